@@ -14,7 +14,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from skyeye.config import ConfigError, load_config
+from skyeye.config import load_config
+from skyeye.errors import ConfigError
 
 __all__ = ["SUBCOMMANDS", "app"]
 

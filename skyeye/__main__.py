@@ -1,0 +1,5 @@
+"""``python -m skyeye`` is the ``skyeye`` command."""
+
+from skyeye.cli import app
+
+app()
