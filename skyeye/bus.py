@@ -165,6 +165,7 @@ class Bus:
         self._outbox: collections.deque[_Outgoing] = collections.deque()
         self._latest_state: dict[str, _Outgoing] = {}
         self._routes: list[_Route] = []
+        self._match_cache: dict[tuple[str, str], bool] = {}
         self._filters: collections.Counter[tuple[str, int]] = collections.Counter()
         self._flush_lock = asyncio.Lock()
         self._tasks: asyncio.TaskGroup | None = None
@@ -325,6 +326,15 @@ class Bus:
                 with contextlib.suppress(aiomqtt.MqttError):  # gone with the session anyway
                     await client.unsubscribe(route.mqtt_filter)
 
+    def _matches(self, topic: aiomqtt.Topic, topic_filter: str) -> bool:
+        key = (topic.value, topic_filter)
+        matched = self._match_cache.get(key)
+        if matched is None:
+            if len(self._match_cache) > 100_000:
+                self._match_cache.clear()
+            matched = self._match_cache[key] = topic.matches(topic_filter)
+        return matched
+
     def _deliver(self, message: aiomqtt.Message) -> None:
         topic = message.topic
         payload = message.payload
@@ -332,7 +342,7 @@ class Bus:
             payload = str(payload).encode()
         parsed: dict[type[BaseModel], BaseModel | None] = {}
         for route in self._routes:
-            if not topic.matches(route.topic.name):
+            if not self._matches(topic, route.topic.name):
                 continue
             model = route.topic.model
             if model not in parsed:
