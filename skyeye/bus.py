@@ -25,8 +25,9 @@ import collections
 import contextlib
 import enum
 import logging
+import math
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Generic, Literal, Self, TypeVar
@@ -246,19 +247,44 @@ class Bus:
         client = self._client
         if client is not None and not self._outbox:
             try:
-                await client.publish(
-                    message.topic,
-                    message.data,
-                    qos=message.qos,
-                    retain=message.retain,
-                    timeout=self._settings.publish_timeout_s,
-                )
+                await self._send(client, message)
             except aiomqtt.MqttError as exc:
                 self._last_error = str(exc)
             else:
                 self.stats.published += 1
                 return
         self._hold(message)
+
+    async def _send(self, client: aiomqtt.Client, message: _Outgoing) -> None:
+        """Publish and wait for the broker's acknowledgement (QoS 1) or the write (QoS 0).
+
+        The timeout is ours, not aiomqtt's: aiomqtt times out with ``asyncio.wait_for``,
+        which on Python 3.11 can swallow a cancellation that races with completion.
+        """
+        try:
+            async with asyncio.timeout(self._settings.publish_timeout_s):
+                await client.publish(
+                    message.topic,
+                    message.data,
+                    qos=message.qos,
+                    retain=message.retain,
+                    timeout=math.inf,
+                )
+        except TimeoutError:
+            limit = self._settings.publish_timeout_s
+            raise aiomqtt.MqttError(
+                f"no acknowledgement for {message.topic} within {limit:g} s"
+            ) from None
+
+    async def _call(self, what: str, call: Awaitable[object]) -> None:
+        """Await a subscribe/unsubscribe with our own timeout (see :meth:`_send`)."""
+        try:
+            async with asyncio.timeout(self._settings.publish_timeout_s):
+                await call
+        except TimeoutError:
+            raise aiomqtt.MqttError(
+                f"no answer to {what} within {self._settings.publish_timeout_s:g} s"
+            ) from None
 
     def _hold(self, message: _Outgoing) -> None:
         if message.qos > 0:
@@ -275,17 +301,13 @@ class Bus:
         async with self._flush_lock:
             while self._outbox:
                 message = self._outbox[0]
-                await client.publish(
-                    message.topic, message.data, qos=message.qos, retain=message.retain
-                )
+                await self._send(client, message)
                 self._outbox.popleft()
                 self.stats.published += 1
                 self.stats.outbox_flushed += 1
             while self._latest_state:
                 topic, message = next(iter(self._latest_state.items()))
-                await client.publish(
-                    message.topic, message.data, qos=message.qos, retain=message.retain
-                )
+                await self._send(client, message)
                 del self._latest_state[topic]
                 self.stats.published += 1
 
@@ -313,7 +335,10 @@ class Bus:
         client = self._client
         if self._filters[key] == 1 and client is not None:
             with contextlib.suppress(aiomqtt.MqttError):  # re-subscribed on reconnect
-                await client.subscribe(route.mqtt_filter, qos=route.topic.qos)
+                await self._call(
+                    f"subscribe {route.mqtt_filter}",
+                    client.subscribe(route.mqtt_filter, qos=route.topic.qos, timeout=math.inf),
+                )
 
     async def _remove_route(self, route: _Route) -> None:
         self._routes.remove(route)
@@ -324,7 +349,10 @@ class Bus:
             client = self._client
             if client is not None and self._state is _State.OPEN:
                 with contextlib.suppress(aiomqtt.MqttError):  # gone with the session anyway
-                    await client.unsubscribe(route.mqtt_filter)
+                    await self._call(
+                        f"unsubscribe {route.mqtt_filter}",
+                        client.unsubscribe(route.mqtt_filter, timeout=math.inf),
+                    )
 
     def _matches(self, topic: aiomqtt.Topic, topic_filter: str) -> bool:
         key = (topic.value, topic_filter)
@@ -406,7 +434,10 @@ class Bus:
             try:
                 async with self._make_client() as client:
                     for mqtt_filter, qos in list(self._filters):
-                        await client.subscribe(mqtt_filter, qos=qos)
+                        await self._call(
+                            f"subscribe {mqtt_filter}",
+                            client.subscribe(mqtt_filter, qos=qos, timeout=math.inf),
+                        )
                     await self._flush(client)
                     self._client = client
                     if not first:
