@@ -19,7 +19,9 @@ from skyeye.errors import ConfigError
 
 __all__ = ["SUBCOMMANDS", "app"]
 
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {
+    "vision": "vision.cli:app",
+}
 
 app = typer.Typer(
     name="skyeye",

@@ -1,0 +1,137 @@
+"""``skyeye vision …``: train, evaluate and export our detector; run the media hub."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vision.errors import VisionError
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Video and detection: train/evaluate/export the detector, run the media hub.",
+    no_args_is_help=True,
+)
+_console = Console(stderr=True)
+DEFAULT_WEIGHTS = Path(__file__).parent / "models" / "skyeye-yolo.pt"
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    _console.print(f"[red]✗[/red] {exc}")
+    return typer.Exit(code=1)
+
+
+def _print_report(title: str, per_class: dict[str, float], map50: float) -> None:
+    table = Table(title=title)
+    table.add_column("class")
+    table.add_column("mAP50", justify="right")
+    for name, value in sorted(per_class.items()):
+        table.add_row(name, f"{value:.3f}")
+    table.add_row("[bold]all[/bold]", f"[bold]{map50:.3f}[/bold]")
+    Console().print(table)
+
+
+@app.command()
+def train(
+    data: Annotated[
+        Path, typer.Option(help="Data-set directory; built with the simulator if empty.")
+    ] = Path("build/vision-dataset"),
+    scenario: Annotated[
+        Path | None, typer.Option(help="Scenario for `skyeye sim dataset` when building.")
+    ] = None,
+    frames: Annotated[int, typer.Option(help="Frames to render when building.")] = 1500,
+    run_dir: Annotated[Path, typer.Option(help="Training run directory (resumable).")] = Path(
+        "build/vision-train"
+    ),
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 40,
+    imgsz: Annotated[int, typer.Option(help="Input size in pixels (multiple of 32).")] = 320,
+    batch: Annotated[int, typer.Option(help="Batch size.")] = 16,
+    threads: Annotated[int, typer.Option(help="CPU threads for torch.")] = 2,
+    device: Annotated[str, typer.Option(help="cpu or cuda:0.")] = "cpu",
+    install: Annotated[Path, typer.Option(help="Where to copy the best weights.")] = (
+        DEFAULT_WEIGHTS
+    ),
+) -> None:
+    """Build a data set in the simulator (if needed), train a small YOLO, evaluate it."""
+    from vision.training import (
+        TrainSettings,
+        build_dataset,
+        evaluate,
+        install_weights,
+        write_report,
+    )
+    from vision.training import train as run_training
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    data_yaml = data / "data.yaml"
+    try:
+        if not data_yaml.is_file():
+            if scenario is None:
+                raise VisionError(f"{data_yaml} does not exist; pass --scenario to build it")
+            data_yaml = build_dataset(scenario=scenario, frames=frames, out_dir=data)
+        best = run_training(
+            TrainSettings(
+                data_yaml=data_yaml,
+                run_dir=run_dir,
+                epochs=epochs,
+                imgsz=imgsz,
+                batch=batch,
+                threads=threads,
+                device=device,
+            )
+        )
+        installed = install_weights(best, install)
+        report = evaluate(weights=installed, data_yaml=data_yaml, split="test", imgsz=imgsz)
+        write_report(report, install.with_suffix(".eval.json"))
+    except (VisionError, ValueError) as exc:
+        raise _fail(exc) from None
+    _print_report(
+        f"held-out test split ({report.images} images)", report.map50_per_class, report.map50
+    )
+    typer.echo(f"weights: {installed}")
+
+
+@app.command("eval")
+def eval_command(
+    data: Annotated[Path, typer.Option(help="Data-set directory with data.yaml.")] = Path(
+        "build/vision-dataset"
+    ),
+    weights: Annotated[Path, typer.Option(help="Weights to evaluate.")] = DEFAULT_WEIGHTS,
+    split: Annotated[str, typer.Option(help="Split to evaluate on.")] = "test",
+    imgsz: Annotated[int, typer.Option(help="Input size in pixels.")] = 320,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report here.")] = None,
+) -> None:
+    """Report mAP50 per class on a held-out split."""
+    from vision.training import evaluate, write_report
+
+    try:
+        report = evaluate(weights=weights, data_yaml=data / "data.yaml", split=split, imgsz=imgsz)
+    except VisionError as exc:
+        raise _fail(exc) from None
+    if json_out is not None:
+        write_report(report, json_out)
+    _print_report(f"{split} split ({report.images} images)", report.map50_per_class, report.map50)
+
+
+@app.command()
+def export(
+    weights: Annotated[Path, typer.Option(help="Ultralytics .pt weights.")] = DEFAULT_WEIGHTS,
+    out: Annotated[Path | None, typer.Option(help="Output .onnx path.")] = None,
+    imgsz: Annotated[int, typer.Option(help="Input size in pixels.")] = 320,
+) -> None:
+    """Export weights to ONNX for the `onnx` detector type; prints the class names."""
+    from vision.training import export_onnx
+
+    target = out or weights.with_suffix(".onnx")
+    try:
+        path, names = export_onnx(weights=weights, out=target, imgsz=imgsz)
+    except VisionError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"{path}: classes {json.dumps(list(names))}")
