@@ -234,6 +234,29 @@ def _tiles(width: int, height: int, tiling: TilingConfig) -> list[tuple[int, int
     ]
 
 
+def _not_cut(
+    boxes: npt.NDArray[np.float64],
+    width: int,
+    height: int,
+    *,
+    interior: tuple[bool, bool, bool, bool],
+    margin_px: float = 2.0,
+) -> npt.NDArray[np.bool_]:
+    """Boxes not touching a tile edge that lies inside the image (those objects are cut;
+    the overlapping neighbour tile sees them whole)."""
+    left, top, right, bottom = interior
+    keep = np.ones(len(boxes), dtype=bool)
+    if left:
+        keep &= boxes[:, 0] > margin_px
+    if top:
+        keep &= boxes[:, 1] > margin_px
+    if right:
+        keep &= boxes[:, 2] < width - margin_px
+    if bottom:
+        keep &= boxes[:, 3] < height - margin_px
+    return keep
+
+
 def _nms(raw: _Raw, iou: float) -> _Raw:
     boxes, scores, classes = raw
     if len(boxes) == 0:
@@ -285,7 +308,11 @@ class _MappedDetector(abc.ABC):
             parts = [self._infer(image_bgr)] if tiling.include_full_frame else []
             for x0, y0, x1, y1 in _tiles(width, height, tiling):
                 b, s, c = self._infer(np.ascontiguousarray(image_bgr[y0:y1, x0:x1]))
-                parts.append((b + np.array([x0, y0, x0, y0], dtype=np.float64), s, c))
+                keep = _not_cut(
+                    b, x1 - x0, y1 - y0, interior=(x0 > 0, y0 > 0, x1 < width, y1 < height)
+                )
+                offset = np.array([x0, y0, x0, y0], dtype=np.float64)
+                parts.append((b[keep] + offset, s[keep], c[keep]))
             boxes, scores, classes = _nms(
                 (
                     np.concatenate([p[0] for p in parts]).reshape(-1, 4),
