@@ -9,12 +9,14 @@ from dataclasses import dataclass
 import httpx
 import numpy as np
 import pytest
+from aiortc.rtp import RtpPacket
 from fastapi import FastAPI
 from pydantic import SecretStr
 
 from skyeye.clock import WallClock
 from vision.errors import FeedNotFoundError, UnauthorizedError
 from vision.hub import HubSettings, MediaHub
+from vision.jitter import MarkerJitterBuffer
 from vision.metadata import Frame, FrameMetadata
 from vision.server import HttpServer
 from vision.webrtc import PublishedFrame, WhepViewer, WhipPublisher
@@ -262,3 +264,27 @@ async def test_second_publisher_for_a_live_feed_is_refused(hub: Hub) -> None:
         assert getattr(caught.value, "status", None) == 409
         more = await collect(frames, 3)
     assert len(more) == 3
+
+
+def rtp(sequence: int, timestamp: int, *, marker: bool, data: bytes) -> RtpPacket:
+    packet = RtpPacket(
+        payload_type=96, sequence_number=sequence, timestamp=timestamp, marker=int(marker)
+    )
+    packet._data = data  # type: ignore[attr-defined]
+    return packet
+
+
+def test_marker_bit_releases_a_frame_without_waiting_for_the_next() -> None:
+    buffer = MarkerJitterBuffer(capacity=128, is_video=True)
+    assert buffer.add(rtp(10, 3000, marker=False, data=b"ab"))[1] is None
+    _, frame = buffer.add(rtp(11, 3000, marker=True, data=b"cd"))
+    assert frame is not None
+    assert frame.data == b"abcd"
+    assert frame.timestamp == 3000
+    # A frame whose marker is lost is still released by the next frame's first packet.
+    assert buffer.add(rtp(12, 6000, marker=False, data=b"ef"))[1] is None
+    _, late = buffer.add(rtp(13, 9000, marker=False, data=b"gh"))
+    assert late is not None
+    assert late.data == b"ef"
+    # A gap (lost packet) holds the frame back.
+    assert buffer.add(rtp(15, 9000, marker=True, data=b"ij"))[1] is None

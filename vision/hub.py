@@ -53,6 +53,7 @@ from vision.errors import (
     SignalingError,
     UnauthorizedError,
 )
+from vision.jitter import use_marker_jitter_buffers
 from vision.metadata import Frame, FrameMetadata, MetadataIndex, parse_metadata
 
 __all__ = ["FeedStats", "HubSettings", "MediaHub"]
@@ -376,6 +377,7 @@ class MediaHub:
 
         try:
             await pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+            use_marker_jitter_buffers(pc)
             await pc.setLocalDescription(await pc.createAnswer())
         except (ValueError, KeyError, IndexError, AttributeError) as exc:
             await pc.close()

@@ -42,6 +42,7 @@ from vision.errors import (
     SignalingError,
     UnauthorizedError,
 )
+from vision.jitter import use_marker_jitter_buffers
 from vision.metadata import RTP_CLOCK_HZ, Frame, FrameMetadata, MetadataIndex, parse_metadata
 
 __all__ = ["PublishedFrame", "WhepViewer", "WhipPublisher"]
@@ -227,6 +228,7 @@ class WhepViewer:
         track_future: asyncio.Future[MediaStreamTrack] = loop.create_future()
         self._track = track_future
         pc.addTransceiver("video", direction="recvonly")
+        use_marker_jitter_buffers(pc)
         channel = pc.createDataChannel(METADATA_LABEL, ordered=True)
 
         @channel.on("message")
