@@ -1,0 +1,1 @@
+"""Skyeye SITL simulator: vehicles speaking MAVLink, the world they fly over, their cameras."""

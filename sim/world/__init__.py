@@ -1,0 +1,35 @@
+"""The simulated world the cameras see: terrain, land cover, towns, roads and targets."""
+
+from sim.world.config import (
+    CrowdActor,
+    DensityConfig,
+    FleeingVehicleActor,
+    LoneActor,
+    TargetsConfig,
+    WeatherConfig,
+    WorldConfig,
+)
+from sim.world.errors import OutOfWorldError, TileRequestError, WorldConfigError, WorldError
+from sim.world.geo import GeoFrame
+from sim.world.targets import CLASSES, TargetField, TargetState
+from sim.world.world import Ortho, World
+
+__all__ = [
+    "CLASSES",
+    "CrowdActor",
+    "DensityConfig",
+    "FleeingVehicleActor",
+    "GeoFrame",
+    "LoneActor",
+    "Ortho",
+    "OutOfWorldError",
+    "TargetField",
+    "TargetState",
+    "TargetsConfig",
+    "TileRequestError",
+    "WeatherConfig",
+    "World",
+    "WorldConfig",
+    "WorldConfigError",
+    "WorldError",
+]
