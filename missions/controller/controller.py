@@ -1,0 +1,942 @@
+"""The mission controller: missions from plan to landing, dispatch to incidents, supervision.
+
+::
+
+    async with Controller(store=store, fleet=fleet, clock=clock, profiles=profiles) as ctl:
+        decision = await ctl.dispatch(incident, actor="dispatcher:ops")
+        mission = await ctl.create_mission(MissionType.PATROL, plan, vehicle_id="d2",
+                                           actor="pilot:anna")
+        await ctl.approve(mission.mission_id, actor="pilot:anna")
+        await ctl.launch(mission.mission_id, actor="pilot:anna")
+
+Every state change goes through :meth:`_move`, which checks the transition table, writes it
+with its cause to the store and publishes the mission's status. Every command to a vehicle
+goes through :meth:`_command`, which writes the audit log. Each flying mission has one task,
+``mission[{id}].fly``, that launches it (when asked to) and then supervises it to the end.
+A controller that starts finds the missions a previous one left in flight and supervises them
+again without sending a single command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Protocol, Self, TypeVar
+
+from missions.controller.errors import (
+    InvalidTransitionError,
+    LaunchError,
+    LaunchTimeoutError,
+    PreflightError,
+    UnknownMissionError,
+    UnknownVehicleError,
+    VehicleBusyError,
+    VehicleCommandError,
+)
+from missions.controller.settings import ControllerSettings, MissionType
+from missions.controller.states import PRE_FLIGHT, TERMINAL, check_transition
+from missions.controller.vehicle import (
+    FenceSpec,
+    FleetView,
+    FlightPlan,
+    PlanItem,
+    PlanItemKind,
+    VehicleLink,
+)
+from missions.dispatch import (
+    Candidate,
+    DispatchDecision,
+    DispatchRequest,
+    VehicleProfile,
+    dispatch,
+    great_circle_m,
+)
+from missions.store import AuditEntry, DecisionRecord, MissionRecord, MissionStore
+from skyeye import topics
+from skyeye.clock import Clock
+from skyeye.contracts import (
+    Incident,
+    IncidentStatus,
+    MissionState,
+    MissionStatus,
+    Priority,
+    VehicleState,
+)
+from skyeye.topics import Topic
+
+__all__ = ["Controller", "Publisher"]
+
+log = logging.getLogger(__name__)
+S = MissionState
+T = TypeVar("T")
+_FLYING = frozenset({S.EN_ROUTE, S.ON_STATION})
+_LAUNCH_STATES = frozenset({S.UPLOADING, S.LAUNCHING})
+
+
+class Publisher(Protocol):
+    async def publish(self, topic: Topic[Any], payload: Any) -> None: ...
+
+
+class Controller:
+    """One state machine per mission over the fleet, persisted, supervised to landing."""
+
+    def __init__(
+        self,
+        *,
+        store: MissionStore,
+        fleet: FleetView,
+        clock: Clock,
+        profiles: Mapping[str, VehicleProfile] | Callable[[str], VehicleProfile],
+        settings: ControllerSettings | None = None,
+        publisher: Publisher | None = None,
+    ) -> None:
+        self._store = store
+        self._fleet = fleet
+        self._clock = clock
+        self._profile_for: Callable[[str], VehicleProfile] = (
+            profiles.__getitem__ if isinstance(profiles, Mapping) else profiles
+        )
+        self._settings = settings or ControllerSettings()
+        self._publisher = publisher
+        self._missions: dict[str, MissionRecord] = {}
+        self._plans: dict[str, FlightPlan] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._guards: dict[str, asyncio.Lock] = {}
+        self._flights: dict[str, asyncio.Task[None]] = {}
+        self._relief: dict[str, str] = {}
+        self._link_lost_since: dict[str, float] = {}
+        self._tasks: asyncio.TaskGroup | None = None
+
+    # ----------------------------------------------------------------- lifecycle
+
+    async def __aenter__(self) -> Self:
+        self._tasks = asyncio.TaskGroup()
+        await self._tasks.__aenter__()
+        try:
+            await self._reattach()
+        except BaseException as error:
+            await self._tasks.__aexit__(type(error), error, error.__traceback__)
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for task in self._flights.values():
+            task.cancel()
+        if self._tasks is not None:
+            await self._tasks.__aexit__(exc_type, exc, tb)
+            self._tasks = None
+
+    async def _reattach(self) -> None:
+        """Take over the missions a previous controller left; never relaunch anything."""
+        active = [s for s in S if s not in TERMINAL]
+        for record in await self._store.list_missions(states=active):
+            self._missions[record.mission_id] = record
+            self._plans[record.mission_id] = FlightPlan.from_json(record.plan)
+            if record.state in PRE_FLIGHT:
+                continue
+            state = self._vehicle_state(record.vehicle_id)
+            if record.state in _LAUNCH_STATES:
+                in_auto = (
+                    state is not None
+                    and state.armed
+                    and state.mode == "AUTO"
+                    and (state.alt_rel_m or 0.0) > self._settings.wheels_up_alt_m
+                )
+                if not in_auto:
+                    await self._move(
+                        record.mission_id,
+                        S.FAILED,
+                        "controller restarted during launch and the vehicle is not flying it "
+                        "in AUTO; not relaunched",
+                    )
+                    continue
+                await self._move(
+                    record.mission_id, S.EN_ROUTE, "re-attached after restart: airborne in AUTO"
+                )
+            await self._audit("controller", "reattach", record.mission_id, "ok", "supervising")
+            self._start_flight(record.mission_id, launch=False)
+
+    # ----------------------------------------------------------------- queries
+
+    def mission(self, mission_id: str) -> MissionRecord:
+        try:
+            return self._missions[mission_id]
+        except KeyError:
+            raise UnknownMissionError(mission_id) from None
+
+    def plan(self, mission_id: str) -> FlightPlan:
+        self.mission(mission_id)
+        return self._plans[mission_id]
+
+    def list_missions(self, *, active_only: bool = False) -> list[MissionStatus]:
+        return [
+            self._status(m, "")
+            for m in self._missions.values()
+            if not (active_only and m.state in TERMINAL)
+        ]
+
+    def active_mission_of(self, vehicle_id: str) -> MissionRecord | None:
+        return next(
+            (
+                m
+                for m in self._missions.values()
+                if m.vehicle_id == vehicle_id and m.state not in TERMINAL
+            ),
+            None,
+        )
+
+    async def wait_for(
+        self, mission_id: str, states: Sequence[MissionState], *, timeout_s: float
+    ) -> MissionRecord:
+        """Wait (in clock seconds) until the mission is in one of ``states``."""
+        deadline = self._clock.monotonic() + timeout_s
+        while self.mission(mission_id).state not in states:
+            if self._clock.monotonic() > deadline:
+                raise TimeoutError(
+                    f"mission {mission_id} still {self.mission(mission_id).state} "
+                    f"after {timeout_s:g} s, not {[s.value for s in states]}"
+                )
+            await self._clock.sleep(self._settings.poll_s / 2)
+        return self.mission(mission_id)
+
+    # ----------------------------------------------------------------- pilot API
+
+    async def create_mission(
+        self,
+        mission_type: MissionType,
+        plan: FlightPlan,
+        *,
+        vehicle_id: str,
+        actor: str,
+        priority: Priority = Priority.NORMAL,
+        incident_id: str | None = None,
+        mission_id: str | None = None,
+    ) -> MissionRecord:
+        """Store a mission in draft, attach its plan (planned) and return it."""
+        self._vehicle(vehicle_id)
+        busy = self.active_mission_of(vehicle_id)
+        if busy is not None:
+            raise VehicleBusyError(vehicle_id, busy.mission_id)
+        mission_id = mission_id or f"m-{uuid.uuid4().hex[:12]}"
+        now = self._clock.now()
+        record = MissionRecord(
+            mission_id=mission_id,
+            mission_type=mission_type.value,
+            state=S.DRAFT,
+            priority=priority,
+            requires_approval=mission_type in self._settings.approval_required,
+            created_at=now,
+            updated_at=now,
+            vehicle_id=vehicle_id,
+            incident_id=incident_id,
+            item_count=len(plan.items),
+            plan=tuple(plan.items_json()),
+        )
+        await self._store.create_mission(record, cause=f"created by {actor}")
+        self._missions[mission_id] = record
+        self._plans[mission_id] = plan
+        await self._move(mission_id, S.PLANNED, f"plan of {len(plan.items)} items attached")
+        await self._audit(actor, "create", mission_id, "ok", mission_type.value)
+        return self._missions[mission_id]
+
+    async def approve(self, mission_id: str, *, actor: str) -> MissionRecord:
+        await self._move(mission_id, S.APPROVED, f"approved by {actor}")
+        await self._audit(actor, "approve", mission_id, "ok")
+        return self.mission(mission_id)
+
+    async def launch(self, mission_id: str, *, actor: str) -> MissionRecord:
+        """Run the launch sequence; returns once the vehicle flies the plan in AUTO."""
+        mission = self.mission(mission_id)
+        if mission.state is S.PLANNED and mission.requires_approval:
+            raise InvalidTransitionError(
+                mission_id, S.PLANNED.value, S.UPLOADING.value, [S.APPROVED.value]
+            )
+        if mission.state not in (S.PLANNED, S.APPROVED):
+            check_transition(mission_id, mission.state, S.UPLOADING)
+        await self._audit(actor, "launch", mission_id, "ok", "launch requested")
+        outcome: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._start_flight(mission_id, launch=True, outcome=outcome)
+        await outcome
+        return self.mission(mission_id)
+
+    async def abort(self, mission_id: str, *, actor: str) -> MissionRecord:
+        """Stop a mission; a flying vehicle is sent home (RTL)."""
+        check_transition(mission_id, self.mission(mission_id).state, S.ABORTED)
+        await self._stop_flight(mission_id)
+        async with self._guard(mission_id):
+            return await self._abort(mission_id, actor)
+
+    async def _abort(self, mission_id: str, actor: str) -> MissionRecord:
+        mission = self.mission(mission_id)
+        state = self._vehicle_state(mission.vehicle_id)
+        cause = f"aborted by {actor}"
+        if state is not None and state.armed and mission.state not in PRE_FLIGHT:
+            vehicle = self._vehicle(mission.vehicle_id)
+            await self._command(actor, mission_id, "rtl", vehicle.rtl)
+            cause += ": RTL commanded"
+        await self._move(mission_id, S.ABORTED, cause)
+        return self.mission(mission_id)
+
+    async def rtl(self, mission_id: str, *, actor: str) -> MissionRecord:
+        return await self._return(mission_id, actor, "rtl")
+
+    async def land(self, mission_id: str, *, actor: str) -> MissionRecord:
+        return await self._return(mission_id, actor, "land")
+
+    async def _return(self, mission_id: str, actor: str, how: str) -> MissionRecord:
+        async with self._guard(mission_id):
+            mission = self.mission(mission_id)
+            check_transition(mission_id, mission.state, S.RETURNING)
+            vehicle = self._vehicle(mission.vehicle_id)
+            command = vehicle.rtl if how == "rtl" else vehicle.land
+            await self._command(actor, mission_id, how, command)
+            await self._move(mission_id, S.RETURNING, f"{how.upper()} ordered by {actor}")
+            return self.mission(mission_id)
+
+    def _guard(self, mission_id: str) -> asyncio.Lock:
+        """Held while someone acts on a mission, so supervision never sees half an action."""
+        return self._guards.setdefault(mission_id, asyncio.Lock())
+
+    # ----------------------------------------------------------------- dispatch
+
+    async def dispatch(
+        self, incidents: Sequence[Incident], *, actor: str
+    ) -> tuple[DispatchDecision, ...]:
+        """Choose a drone for each incident at once (no double booking) and send them."""
+        requests = [
+            DispatchRequest(
+                incident_id=i.incident_id,
+                lat_deg=i.lat_deg,
+                lon_deg=i.lon_deg,
+                priority=i.priority,
+                category=i.category,
+                orbit_alt_rel_m=self._settings.orbit_alt_rel_m,
+                on_station_s=self._settings.on_station_s,
+            )
+            for i in incidents
+        ]
+        candidates = self._candidates(exclude=frozenset())
+        started = time.perf_counter()
+        decisions = dispatch(requests, candidates)
+        decision_ms = (time.perf_counter() - started) * 1000.0
+        now = self._clock.now()
+        for incident, decision in zip(incidents, decisions, strict=True):
+            await self._store.record_decision(
+                DecisionRecord(
+                    incident_id=incident.incident_id,
+                    vehicle_id=decision.vehicle_id,
+                    decided_at=now,
+                    eta_s=decision.eta_s,
+                    physical_limit_s=decision.physical_limit_s,
+                    preempted_mission_id=decision.preempted_mission_id,
+                    reasons=decision.reasons,
+                    alternatives=tuple(
+                        {"vehicle_id": a.vehicle_id, "eta_s": a.eta_s, "reason": a.reason}
+                        for a in decision.alternatives
+                    ),
+                    decision_time_ms=decision_ms,
+                )
+            )
+            if decision.vehicle_id is None:
+                update = {"summary": "; ".join(decision.reasons)[:500]}
+            else:
+                update = {
+                    "status": IncidentStatus.DISPATCHED,
+                    "assigned_vehicle_id": decision.vehicle_id,
+                }
+            await self._store.save_incident(incident.model_copy(update=update), at=now)
+            await self._audit(
+                actor,
+                "dispatch",
+                None,
+                "ok" if decision.vehicle_id else "unserved",
+                "; ".join(decision.reasons),
+                vehicle_id=decision.vehicle_id,
+                arguments={"incident_id": incident.incident_id},
+            )
+            if decision.vehicle_id is not None:
+                await self._send(
+                    decision.vehicle_id,
+                    PlanItem(
+                        kind=PlanItemKind.ORBIT,
+                        lat_deg=incident.lat_deg,
+                        lon_deg=incident.lon_deg,
+                        alt_rel_m=self._settings.orbit_alt_rel_m,
+                        radius_m=self._settings.orbit_radius_m,
+                    ),
+                    mission_type=MissionType.FIRST_RESPONSE,
+                    priority=incident.priority,
+                    incident_id=incident.incident_id,
+                    preempted_mission_id=decision.preempted_mission_id,
+                    actor=actor,
+                    cause=f"incident {incident.incident_id} ({incident.priority.name})",
+                )
+        return decisions
+
+    async def _send(
+        self,
+        vehicle_id: str,
+        *targets: PlanItem,
+        mission_type: MissionType,
+        priority: Priority,
+        incident_id: str | None,
+        preempted_mission_id: str | None,
+        actor: str,
+        cause: str,
+    ) -> MissionRecord:
+        if preempted_mission_id is not None:
+            await self._stop_flight(preempted_mission_id)
+            await self._hand_off(preempted_mission_id, f"pre-empted by {cause}")
+            await self._move(preempted_mission_id, S.ABORTED, f"pre-empted by {cause}")
+        state = self._vehicle_state(vehicle_id)
+        airborne = (
+            state is not None
+            and state.armed
+            and (state.alt_rel_m or 0.0) > self._settings.wheels_up_alt_m
+        )
+        items: list[PlanItem] = []
+        if not airborne:
+            items.append(PlanItem(kind=PlanItemKind.TAKEOFF, alt_rel_m=targets[0].alt_rel_m))
+        for target in targets:
+            if target.kind is PlanItemKind.ORBIT:
+                items.append(
+                    PlanItem(
+                        kind=PlanItemKind.ROI,
+                        lat_deg=target.lat_deg,
+                        lon_deg=target.lon_deg,
+                    )
+                )
+            items.append(target)
+        if items[-1].kind is not PlanItemKind.ORBIT:
+            items.append(PlanItem(kind=PlanItemKind.RTL))
+        mission = await self.create_mission(
+            mission_type,
+            FlightPlan(items=tuple(items), fence=self._default_fence()),
+            vehicle_id=vehicle_id,
+            actor=actor,
+            priority=priority,
+            incident_id=incident_id,
+        )
+        if not mission.requires_approval:
+            self._start_flight(mission.mission_id, launch=True)
+        return mission
+
+    def _candidates(self, *, exclude: frozenset[str]) -> list[Candidate]:
+        candidates = []
+        for vehicle_id in self._fleet.vehicle_ids():
+            if vehicle_id in exclude:
+                continue
+            state = self._vehicle_state(vehicle_id)
+            if state is None or state.lat_deg is None or state.lon_deg is None:
+                continue
+            alt = state.alt_rel_m or 0.0
+            airborne = state.armed and alt > self._settings.wheels_up_alt_m
+            mission = self.active_mission_of(vehicle_id)
+            unavailable: str | None = None
+            mission_id: str | None = None
+            mission_priority: Priority | None = None
+            if mission is not None and mission.state in _FLYING and airborne:
+                mission_id, mission_priority = mission.mission_id, mission.priority
+            elif mission is not None:
+                unavailable = f"mission {mission.mission_id} is {mission.state.value}"
+            elif state.armed:
+                unavailable = f"flying without a mission (mode {state.mode})"
+            home = state.home
+            candidates.append(
+                Candidate(
+                    vehicle_id=vehicle_id,
+                    lat_deg=state.lat_deg,
+                    lon_deg=state.lon_deg,
+                    alt_rel_m=alt,
+                    airborne=airborne,
+                    battery_pct=state.battery_pct or 0.0,
+                    profile=self._profile_for(vehicle_id),
+                    home_lat_deg=state.lat_deg if home is None else home.lat_deg,
+                    home_lon_deg=state.lon_deg if home is None else home.lon_deg,
+                    link_ok=state.link.connected,
+                    mission_id=mission_id,
+                    mission_priority=mission_priority,
+                    unavailable_reason=unavailable,
+                )
+            )
+        return candidates
+
+    async def _hand_off(self, mission_id: str, reason: str) -> str | None:
+        """Send another drone to do what is left of a mission; record either way."""
+        mission = self.mission(mission_id)
+        plan = self._plans[mission_id]
+        done = mission.current_item or 0
+        if plan.orbit_index is not None:
+            remaining = [plan.items[plan.orbit_index]]
+        else:
+            remaining = [
+                item
+                for item in plan.items[done:]
+                if item.kind in (PlanItemKind.WAYPOINT, PlanItemKind.ORBIT)
+            ]
+        if not remaining:
+            await self._audit("supervisor", "handoff", mission_id, "none", "nothing left to do")
+            return None
+        first = remaining[0]
+        request = DispatchRequest(
+            incident_id=mission.incident_id or mission_id,
+            lat_deg=first.lat_deg,
+            lon_deg=first.lon_deg,
+            priority=mission.priority,
+            orbit_alt_rel_m=min(120.0, max(10.0, first.alt_rel_m)),
+            on_station_s=self._settings.on_station_s,
+        )
+        exclude = frozenset({mission.vehicle_id} if mission.vehicle_id else ())
+        (decision,) = dispatch([request], self._candidates(exclude=exclude))
+        if decision.vehicle_id is None:
+            detail = "; ".join(f"{a.vehicle_id}: {a.reason}" for a in decision.alternatives)
+            await self._audit(
+                "supervisor",
+                "handoff",
+                mission_id,
+                "failed",
+                f"{reason}; nobody can take over: " + (detail or "no drones"),
+            )
+            return None
+        relief = await self._send(
+            decision.vehicle_id,
+            *remaining,
+            mission_type=MissionType.RELIEF,
+            priority=mission.priority,
+            incident_id=mission.incident_id,
+            preempted_mission_id=decision.preempted_mission_id,
+            actor="supervisor",
+            cause=f"relief of mission {mission_id}",
+        )
+        self._relief[mission_id] = relief.mission_id
+        await self._audit(
+            "supervisor",
+            "handoff",
+            mission_id,
+            "ok",
+            f"{reason}; {len(remaining)} items handed to mission {relief.mission_id} on "
+            f"{decision.vehicle_id}",
+        )
+        return relief.mission_id
+
+    # ----------------------------------------------------------------- launch
+
+    def _start_flight(
+        self,
+        mission_id: str,
+        *,
+        launch: bool,
+        outcome: asyncio.Future[None] | None = None,
+    ) -> asyncio.Task[None]:
+        if self._tasks is None:
+            raise RuntimeError("the controller is not running (use `async with Controller(...)`)")
+        task = self._tasks.create_task(
+            self._fly(mission_id, launch, outcome), name=f"mission[{mission_id}].fly"
+        )
+        self._flights[mission_id] = task
+        task.add_done_callback(lambda _: self._forget_flight(mission_id, task))
+        return task
+
+    def _forget_flight(self, mission_id: str, task: asyncio.Task[None]) -> None:
+        if self._flights.get(mission_id) is task:
+            del self._flights[mission_id]
+
+    async def _stop_flight(self, mission_id: str) -> None:
+        task = self._flights.get(mission_id)
+        if task is None or task is asyncio.current_task():
+            return
+        task.cancel()
+        await asyncio.wait([task])
+
+    async def _fly(
+        self, mission_id: str, launch: bool, outcome: asyncio.Future[None] | None
+    ) -> None:
+        if launch:
+            try:
+                await self._launch(mission_id)
+            except (PreflightError, LaunchError) as error:
+                if outcome is not None:
+                    outcome.set_exception(error)
+                elif self.mission(mission_id).state in PRE_FLIGHT:
+                    await self._move(mission_id, S.ABORTED, f"not launched: {error}")
+                return
+            except asyncio.CancelledError:
+                if outcome is not None and not outcome.done():
+                    outcome.set_exception(
+                        LaunchError(mission_id, "launch", "stopped before the vehicle flew")
+                    )
+                raise
+            if outcome is not None:
+                outcome.set_result(None)
+        await self._supervise(mission_id)
+
+    async def _launch(self, mission_id: str) -> None:
+        mission = self.mission(mission_id)
+        vehicle = self._vehicle(mission.vehicle_id)
+        plan = self._plans[mission_id]
+        airborne = not plan.starts_with_takeoff
+        passed = await self._preflight(mission, vehicle, plan, airborne=airborne)
+        await self._move(mission_id, S.UPLOADING, f"pre-flight checks passed ({passed})")
+        try:
+            await self._step(mission_id, "upload", vehicle.upload_plan, plan)
+            readback = await self._step(mission_id, "verify", vehicle.download_plan)
+            if readback != plan:
+                raise LaunchError(mission_id, "verify", "mission or fence read back differs")
+            if airborne:
+                await self._step(mission_id, "set_mode AUTO", vehicle.set_mode, "AUTO")
+                await self._step(mission_id, "start_mission", vehicle.start_mission)
+                await self._move(mission_id, S.EN_ROUTE, "re-tasked in flight, plan in AUTO")
+                return
+            await self._move(mission_id, S.LAUNCHING, "plan and fence uploaded and verified")
+            await self._step(mission_id, "set_mode GUIDED", vehicle.set_mode, "GUIDED")
+            await self._step(mission_id, "arm", vehicle.arm)
+            await self._step(mission_id, "takeoff", vehicle.takeoff, plan.items[0].alt_rel_m)
+            await self._step(mission_id, "wheels-up", self._wheels_up, vehicle)
+            await self._step(mission_id, "set_mode AUTO", vehicle.set_mode, "AUTO")
+            await self._step(mission_id, "start_mission", vehicle.start_mission)
+        except LaunchError as error:
+            await self._launch_failed(mission_id, vehicle, error)
+            raise
+        await self._move(mission_id, S.EN_ROUTE, "airborne, flying the plan in AUTO")
+
+    async def _launch_failed(
+        self, mission_id: str, vehicle: VehicleLink, error: LaunchError
+    ) -> None:
+        state = vehicle.state
+        cause = f"launch failed: {error.step}: {error.reason}"
+        if state.armed and (state.alt_rel_m or 0.0) > self._settings.wheels_up_alt_m:
+            try:
+                await self._command("controller", mission_id, "rtl", vehicle.rtl)
+                cause += "; RTL commanded"
+            except VehicleCommandError as rtl_error:
+                cause += f"; RTL refused too ({rtl_error.reason})"
+        await self._move(mission_id, S.FAILED, cause)
+
+    async def _wheels_up(self, vehicle: VehicleLink) -> None:
+        while (vehicle.state.alt_rel_m or 0.0) < self._settings.wheels_up_alt_m:
+            await self._clock.sleep(0.05)
+
+    async def _step(
+        self, mission_id: str, step: str, fn: Callable[..., Awaitable[T]], *args: Any
+    ) -> T:
+        timeout = (
+            self._settings.upload_timeout_s
+            if step in ("upload", "verify")
+            else self._settings.step_timeout_s
+        )
+        mission = self.mission(mission_id)
+        try:
+            async with asyncio.timeout(timeout / self._clock.speedup):
+                return await self._command("controller", mission_id, step, fn, *args)
+        except TimeoutError:
+            await self._audit(
+                "controller",
+                step,
+                mission_id,
+                "timeout",
+                f"{timeout:g} s",
+                vehicle_id=mission.vehicle_id,
+            )
+            raise LaunchTimeoutError(mission_id, step, timeout) from None
+        except VehicleCommandError as error:
+            raise LaunchError(mission_id, step, error.reason) from error
+
+    async def _preflight(
+        self, mission: MissionRecord, vehicle: VehicleLink, plan: FlightPlan, *, airborne: bool
+    ) -> str:
+        vid = vehicle.vehicle_id
+        state = vehicle.state
+        settings = self._settings
+
+        def fail(check: str, reason: str) -> PreflightError:
+            return PreflightError(vid, check, reason)
+
+        try:
+            if not state.link.connected:
+                raise fail("link", f"no link for {state.link.last_heard_age_s:.1f} s")
+            if state.gps_fix_type < 3 or state.gps_satellites < settings.min_gps_satellites:
+                raise fail(
+                    "gps",
+                    f"fix type {state.gps_fix_type} with {state.gps_satellites} satellites "
+                    f"(need 3D fix and {settings.min_gps_satellites})",
+                )
+            if state.lat_deg is None or state.lon_deg is None:
+                raise fail("gps", "no position")
+            needed = self._battery_needed_pct(vid, state, plan)
+            if state.battery_pct is None or state.battery_pct < needed:
+                raise fail("battery", f"{state.battery_pct}% < {needed:.0f}% the plan needs")
+            if airborne and not state.armed:
+                raise fail("mode", "a re-tasking plan needs a flying vehicle")
+            if not airborne and (state.armed or state.mode in ("RTL", "LAND", "AUTO")):
+                raise fail("mode", f"vehicle is {'armed' if state.armed else state.mode}")
+            if plan.fence is None:
+                raise fail("fence", "the plan carries no fence")
+            try:
+                failsafes = await self._command(
+                    "controller", mission.mission_id, "failsafe_settings", vehicle.failsafe_settings
+                )
+            except VehicleCommandError as error:
+                raise fail("failsafes", f"could not read them back: {error.reason}") from error
+            missing = failsafes.missing()
+            if missing:
+                raise fail("failsafes", f"{', '.join(missing)} off; refusing to launch")
+        except PreflightError as error:
+            await self._audit("controller", "preflight", mission.mission_id, "failed", str(error))
+            raise
+        return (
+            f"link, GPS {state.gps_satellites} sats, battery {state.battery_pct:.0f}% "
+            f">= {needed:.0f}%, failsafes on, fence"
+        )
+
+    def _battery_needed_pct(self, vehicle_id: str, state: VehicleState, plan: FlightPlan) -> float:
+        """Battery to fly the plan, stay on station, come home and land, plus the reserve."""
+        profile = self._profile_for(vehicle_id)
+        lat, lon = state.lat_deg or 0.0, state.lon_deg or 0.0
+        alt = state.alt_rel_m or 0.0
+        distance_m = climb_m = hold_s = 0.0
+        for item in plan.items:
+            if item.kind in (PlanItemKind.WAYPOINT, PlanItemKind.ORBIT):
+                distance_m += float(great_circle_m(lat, lon, item.lat_deg, item.lon_deg))
+                lat, lon = item.lat_deg, item.lon_deg
+            if item.kind in (PlanItemKind.TAKEOFF, PlanItemKind.WAYPOINT, PlanItemKind.ORBIT):
+                climb_m += abs(item.alt_rel_m - alt)
+                alt = item.alt_rel_m
+            if item.kind is PlanItemKind.ORBIT:
+                hold_s += self._settings.on_station_s
+        if state.home is not None:
+            distance_m += float(great_circle_m(lat, lon, state.home.lat_deg, state.home.lon_deg))
+        seconds = (
+            distance_m / profile.cruise_speed_m_s
+            + climb_m / profile.climb_rate_m_s
+            + hold_s
+            + alt / profile.descent_rate_m_s
+        )
+        return seconds * profile.battery_use_pct_per_s + profile.reserve_pct
+
+    def _default_fence(self) -> FenceSpec:
+        return FenceSpec(
+            radius_m=self._settings.fence_radius_m, alt_max_m=self._settings.fence_alt_max_m
+        )
+
+    # ----------------------------------------------------------------- supervision
+
+    async def _supervise(self, mission_id: str) -> None:
+        """Watch one mission's vehicle until the mission ends."""
+        while self.mission(mission_id).state not in TERMINAL:
+            async with self._guard(mission_id):
+                if self.mission(mission_id).state not in TERMINAL:
+                    await self._observe(self.mission(mission_id))
+            await self._clock.sleep(self._settings.poll_s)
+
+    async def _observe(self, mission: MissionRecord) -> None:
+        mid = mission.mission_id
+        state = self._vehicle_state(mission.vehicle_id)
+        now = self._clock.monotonic()
+        if state is None or not state.link.connected:
+            since = self._link_lost_since.setdefault(mid, now)
+            if since == now:
+                await self._audit("supervisor", "link_lost", mid, "marked", "waiting for it")
+            elif now - since > self._settings.link_loss_timeout_s:
+                relief = await self._hand_off(mid, "link lost")
+                await self._move(
+                    mid,
+                    S.FAILED,
+                    f"link lost for {now - since:.0f} s; "
+                    + (f"work handed to mission {relief}" if relief else "nobody could take over")
+                    + "; the vehicle's own failsafe brings it home",
+                )
+                self._link_lost_since.pop(mid, None)
+            return
+        if self._link_lost_since.pop(mid, None) is not None:
+            await self._audit("supervisor", "link_restored", mid, "ok", f"mode {state.mode}")
+        plan = self._plans[mid]
+        if state.mission_seq is not None and state.mission_seq != mission.current_item:
+            await self._store.update_progress(
+                mid,
+                current_item=state.mission_seq,
+                item_count=len(plan.items),
+                at=self._clock.now(),
+            )
+            self._missions[mid] = mission = self._replace(mission, current_item=state.mission_seq)
+            await self._publish(mission, "progress")
+        if mission.state in _FLYING:
+            await self._observe_flying(mission, plan, state)
+        elif mission.state is S.RETURNING and not state.armed and (state.alt_rel_m or 0.0) < 1.0:
+            await self._move(mid, S.LANDED, "landed and disarmed")
+            await self._move(mid, S.COMPLETED, "flight ended")
+
+    async def _observe_flying(
+        self, mission: MissionRecord, plan: FlightPlan, state: VehicleState
+    ) -> None:
+        mid = mission.mission_id
+        if state.mode != "AUTO":
+            last_text = state.status_texts[-1].text if state.status_texts else "no message"
+            plan_rtl = any(
+                i.kind is PlanItemKind.RTL for i in plan.items[(mission.current_item or 0) :]
+            )
+            if state.mode in ("RTL", "LAND") and plan_rtl and plan.orbit_index is None:
+                await self._move(mid, S.RETURNING, "plan finished, returning")
+                return
+            relief = await self._hand_off(mid, f"vehicle switched to {state.mode}")
+            handed = f"work handed to mission {relief}" if relief else "nobody could take over"
+            if state.mode in ("RTL", "LAND"):
+                await self._move(
+                    mid, S.RETURNING, f"vehicle failsafe: {state.mode} ({last_text}); {handed}"
+                )
+            else:
+                await self._move(
+                    mid, S.FAILED, f"vehicle left its mission (mode {state.mode}); {handed}"
+                )
+            return
+        orbit = plan.orbit_index
+        if mission.state is S.EN_ROUTE and orbit is not None:
+            center = plan.items[orbit]
+            distance = float(
+                great_circle_m(
+                    state.lat_deg or 0.0, state.lon_deg or 0.0, center.lat_deg, center.lon_deg
+                )
+            )
+            near = distance <= center.radius_m + self._settings.on_station_margin_m
+            if near and abs((state.alt_rel_m or 0.0) - center.alt_rel_m) < 5.0:
+                await self._move(mid, S.ON_STATION, f"orbiting {center.radius_m:g} m around target")
+        if mission.state is S.ON_STATION:
+            await self._watch_relief(mission, state)
+
+    async def _watch_relief(self, mission: MissionRecord, state: VehicleState) -> None:
+        mid = mission.mission_id
+        relief_id = self._relief.get(mid)
+        if relief_id is None:
+            battery = state.battery_pct
+            if battery is not None and battery <= self._settings.handoff_battery_pct:
+                await self._hand_off(mid, f"battery {battery:.0f}%")
+            return
+        relief = self.mission(relief_id)
+        if relief.state is S.ON_STATION:
+            vehicle = self._vehicle(mission.vehicle_id)
+            await self._command("supervisor", mid, "rtl", vehicle.rtl)
+            await self._move(mid, S.RETURNING, f"relieved by mission {relief_id}, now on station")
+        elif relief.state in TERMINAL:
+            del self._relief[mid]
+
+    # ----------------------------------------------------------------- plumbing
+
+    async def _move(self, mission_id: str, new: MissionState, cause: str) -> None:
+        """Check, persist and publish one transition."""
+        lock = self._locks.setdefault(mission_id, asyncio.Lock())
+        async with lock:
+            current = self.mission(mission_id)
+            check_transition(mission_id, current.state, new)
+            record = await self._store.transition(
+                mission_id, expected=current.state, new=new, cause=cause, at=self._clock.now()
+            )
+            self._missions[mission_id] = self._replace(record, current_item=current.current_item)
+            log.info("mission %s: %s → %s (%s)", mission_id, current.state, new, cause)
+            await self._publish(self._missions[mission_id], cause)
+
+    async def _command(
+        self, actor: str, mission_id: str, action: str, fn: Callable[..., Awaitable[T]], *args: Any
+    ) -> T:
+        mission = self.mission(mission_id)
+        try:
+            result = await fn(*args)
+        except VehicleCommandError as error:
+            await self._audit(
+                actor, action, mission_id, "refused", error.reason, vehicle_id=mission.vehicle_id
+            )
+            raise
+        except TimeoutError:
+            await self._audit(
+                actor, action, mission_id, "timeout", "", vehicle_id=mission.vehicle_id
+            )
+            raise
+        await self._audit(
+            actor,
+            action,
+            mission_id,
+            "ok",
+            "",
+            vehicle_id=mission.vehicle_id,
+            arguments={"args": [a for a in args if isinstance(a, (str, int, float))]},
+        )
+        return result
+
+    async def _audit(
+        self,
+        actor: str,
+        action: str,
+        mission_id: str | None,
+        result: str,
+        detail: str = "",
+        *,
+        vehicle_id: str | None = None,
+        arguments: Mapping[str, Any] | None = None,
+    ) -> None:
+        if vehicle_id is None and mission_id is not None and mission_id in self._missions:
+            vehicle_id = self._missions[mission_id].vehicle_id
+        await self._store.audit(
+            AuditEntry(
+                at=self._clock.now(),
+                actor=actor,
+                action=action,
+                result=result,
+                vehicle_id=vehicle_id,
+                mission_id=mission_id,
+                detail=detail,
+                arguments=dict(arguments or {}),
+            )
+        )
+
+    async def _publish(self, mission: MissionRecord, cause: str) -> None:
+        if self._publisher is not None:
+            await self._publisher.publish(
+                topics.mission(mission.mission_id), self._status(mission, cause)
+            )
+
+    def _status(self, mission: MissionRecord, cause: str) -> MissionStatus:
+        count = mission.item_count
+        done = mission.current_item or 0
+        progress = (
+            100.0
+            if mission.state in (S.LANDED, S.COMPLETED)
+            else (min(100.0, 100.0 * done / count) if count else 0.0)
+        )
+        return MissionStatus(
+            mission_id=mission.mission_id,
+            time=self._clock.now(),
+            mission_type=mission.mission_type,
+            state=mission.state,
+            vehicle_id=mission.vehicle_id,
+            incident_id=mission.incident_id,
+            progress_pct=progress,
+            current_item=mission.current_item,
+            item_count=count,
+            cause=cause[:500],
+        )
+
+    @staticmethod
+    def _replace(record: MissionRecord, *, current_item: int | None) -> MissionRecord:
+        return dataclasses.replace(record, current_item=current_item)
+
+    def _vehicle(self, vehicle_id: str | None) -> VehicleLink:
+        if vehicle_id is None:
+            raise UnknownVehicleError("(none)")
+        try:
+            return self._fleet.vehicle(vehicle_id)
+        except KeyError:
+            raise UnknownVehicleError(vehicle_id) from None
+
+    def _vehicle_state(self, vehicle_id: str | None) -> VehicleState | None:
+        try:
+            return self._vehicle(vehicle_id).state
+        except UnknownVehicleError:
+            return None
