@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Self
 
 from skyeye import topics
-from skyeye.bus import Bus
+from skyeye.bus import Bus, Subscription
 from skyeye.clock import Clock, WallClock
 from skyeye.contracts import DetectionBatch, Incident, IncidentStatus, Report, TrackList
 from vision.fusion.coverage import CoverageGrid
@@ -65,14 +65,17 @@ class FusionService:
         self._running: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> Self:
+        # Subscribed before the block starts, so nothing published after it is missed.
+        batches = await self._stack.enter_async_context(self._bus.subscribe(topics.detections("+")))
+        reports = await self._stack.enter_async_context(self._bus.subscribe(topics.reports()))
         self._tasks = await self._stack.enter_async_context(asyncio.TaskGroup())
         for name, work in (
-            ("detections", self._consume_detections),
-            ("reports", self._consume_reports),
-            ("tracks", self._publish_tracks),
-            ("coverage", self._publish_coverage),
+            ("detections", self._consume_detections(batches)),
+            ("reports", self._consume_reports(reports)),
+            ("tracks", self._publish_tracks()),
+            ("coverage", self._publish_coverage()),
         ):
-            self._running.append(self._tasks.create_task(work(), name=f"fusion.{name}"))
+            self._running.append(self._tasks.create_task(work, name=f"fusion.{name}"))
         return self
 
     async def __aexit__(
@@ -85,10 +88,9 @@ class FusionService:
             task.cancel()
         await self._stack.__aexit__(exc_type, exc, tb)
 
-    async def _consume_detections(self) -> None:
-        async with self._bus.subscribe(topics.detections("+")) as batches:
-            async for message in batches:
-                self.ingest(message.payload)
+    async def _consume_detections(self, batches: Subscription[DetectionBatch]) -> None:
+        async for message in batches:
+            self.ingest(message.payload)
 
     def ingest(self, batch: DetectionBatch) -> None:
         """Fuse one frame's detections and mark its footprint as imaged."""
@@ -97,10 +99,9 @@ class FusionService:
             self.coverage.add_footprint(batch.footprint, batch.capture_time)
         self._dirty.set()
 
-    async def _consume_reports(self) -> None:
-        async with self._bus.subscribe(topics.reports()) as reports:
-            async for message in reports:
-                await self.add_report(message.payload)
+    async def _consume_reports(self, reports: Subscription[Report]) -> None:
+        async for message in reports:
+            await self.add_report(message.payload)
 
     async def add_report(self, report: Report) -> Incident:
         """File a ground report (from the bus or the API) and publish its incident."""

@@ -65,6 +65,7 @@ class TrackerSettings:
     tentative_max_age_s: float = 2.0
     confirmed_max_age_s: float = 8.0
     merge_chi2: float = 9.2
+    merge_gate_m: float = 20.0
     trail_length: int = 30
     min_confidence: float = 0.2
 
@@ -189,9 +190,10 @@ class GeoTracker:
         alive = np.flatnonzero(self._alive)
         if not len(alive):
             return empty, empty
-        rough = self._x[alive, :2] + self._x[alive, 2:] * (time_s - self._t[alive])[:, None]
-        d2 = ((z[:, None, :] - rough[None, :, :]) ** 2).sum(axis=2)
-        near = d2 < self.settings.coarse_gate_m**2
+        dt = time_s - self._t[alive]
+        dx = z[:, 0, None] - (self._x[alive, 0] + self._x[alive, 2] * dt)[None, :]
+        dy = z[:, 1, None] - (self._x[alive, 1] + self._x[alive, 3] * dt)[None, :]
+        near = dx * dx + dy * dy < self.settings.coarse_gate_m**2
         candidates = alive[near.any(axis=0)]
         if not len(candidates):
             return empty, empty
@@ -281,32 +283,27 @@ class GeoTracker:
 
     def _merge_duplicates(self, updated: IntArray, time_s: float) -> None:
         alive = np.flatnonzero(self._alive)
-        for trk in updated.tolist():
-            if not self._alive[trk]:
+        upd = np.unique(updated)
+        dx = self._x[upd, 0, None] - self._x[None, alive, 0]
+        dy = self._x[upd, 1, None] - self._x[None, alive, 1]
+        close = dx * dx + dy * dy < self.settings.merge_gate_m**2
+        close &= alive[None, :] != upd[:, None]
+        close &= self._frame_key[alive][None, :] != self._frame_key[upd][:, None]
+        if not close.any():
+            return
+        rows, cols = np.nonzero(close)
+        first, second = upd[rows], alive[cols]
+        x, p = self._predict(second, time_s)
+        s = p[:, :2, :2] + self._p[first, :2, :2]
+        y = x[:, :2] - self._x[first, :2]
+        m2 = np.einsum("ni,nij,nj->n", y, np.linalg.inv(s), y)
+        groups = _GROUP_OF_CLASS[self._votes.argmax(axis=1)]
+        match = (m2 < self.settings.merge_chi2) & (groups[first] == groups[second])
+        for a, b in zip(first[match].tolist(), second[match].tolist(), strict=True):
+            if not (self._alive[a] and self._alive[b]):
                 continue
-            others = alive[(alive != trk) & self._alive[alive]]
-            others = others[self._frame_key[others] != self._frame_key[trk]]
-            if not len(others):
-                continue
-            delta = self._x[others, :2] - self._x[trk, :2]
-            close = (delta**2).sum(axis=1) < self.settings.coarse_gate_m**2
-            others = others[close]
-            if not len(others):
-                continue
-            x, p = self._predict(others, time_s)
-            s = p[:, :2, :2] + self._p[trk, :2, :2]
-            y = x[:, :2] - self._x[trk, :2]
-            m2 = np.einsum("ni,nij,nj->n", y, np.linalg.inv(s), y)
-            group = _GROUP_OF_CLASS[self._votes[trk].argmax()]
-            same = _GROUP_OF_CLASS[self._votes[others].argmax(axis=1)] == group
-            match = others[(m2 < self.settings.merge_chi2) & same]
-            for other in match.tolist():
-                keep, drop = (
-                    (trk, other) if self._first[trk] <= self._first[other] else (other, trk)
-                )
-                self._absorb(keep, drop)
-                if drop == trk:
-                    break
+            keep, drop = (a, b) if self._first[a] <= self._first[b] else (b, a)
+            self._absorb(keep, drop)
 
     def _absorb(self, keep: int, drop: int) -> None:
         self._hits[keep] += self._hits[drop]
