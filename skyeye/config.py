@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from skyeye.errors import ConfigError
 
 __all__ = [
+    "AreaConfig",
     "BusConfig",
     "ConsoleConfig",
     "DatabaseConfig",
@@ -139,6 +140,26 @@ class FleetConfig(_Section):
     )
 
 
+class AreaConfig(_Section):
+    centre_lat_deg: float | None = Field(
+        default=None,
+        ge=-90,
+        le=90,
+        title="Centre latitude",
+        description="Centre of the operating area (fusion frame, coverage grid); "
+        "empty takes the simulator scenario's first base.",
+    )
+    centre_lon_deg: float | None = Field(
+        default=None, ge=-180, le=180, title="Centre longitude", description="See centre_lat_deg."
+    )
+    radius_m: float = Field(
+        default=50_000.0, gt=0, le=200_000, title="Radius", description="Operating radius."
+    )
+    coverage_cell_m: float = Field(
+        default=250.0, gt=0, title="Coverage cell", description="Cell size of the coverage layer."
+    )
+
+
 class SkyeyeConfig(BaseSettings):
     """The whole configuration. Sections are optional; defaults run the embedded demo."""
 
@@ -151,6 +172,7 @@ class SkyeyeConfig(BaseSettings):
     console: ConsoleConfig = Field(default_factory=ConsoleConfig, title="Console")
     sim: SimConfig = Field(default_factory=SimConfig, title="Simulator")
     fleet: FleetConfig = Field(default_factory=FleetConfig, title="Fleet links")
+    area: AreaConfig = Field(default_factory=AreaConfig, title="Operating area")
 
     @classmethod
     def settings_customise_sources(
