@@ -10,6 +10,7 @@ from sim.camera.errors import (
 )
 from sim.camera.model import CameraConfig, CameraEffects, CameraPose, Intrinsics
 from sim.camera.render import RenderedFrame, Renderer, TargetTruth
+from sim.camera.whip import CameraTrack, PublisherState, WhipPublisher, frame_metadata
 
 __all__ = [
     "CameraConfig",
@@ -17,12 +18,16 @@ __all__ = [
     "CameraEffects",
     "CameraError",
     "CameraPose",
+    "CameraTrack",
     "DatasetError",
     "Intrinsics",
     "PoseError",
+    "PublisherState",
     "RenderedFrame",
     "Renderer",
     "TargetTruth",
     "WhipAuthError",
     "WhipError",
+    "WhipPublisher",
+    "frame_metadata",
 ]
