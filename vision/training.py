@@ -27,10 +27,12 @@ from vision.errors import TrainingError
 
 __all__ = [
     "EvalReport",
+    "GroundErrorReport",
     "TrainSettings",
     "build_dataset",
     "evaluate",
     "export_onnx",
+    "ground_error",
     "train",
 ]
 
@@ -245,3 +247,127 @@ def install_weights(best: Path, target: Path) -> Path:
     shutil.copyfile(best, target)
     strip_optimizer(str(target))
     return target
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroundErrorReport:
+    """How far projected detections land from the truth, with exact and with noisy poses."""
+
+    frames: int
+    matched: int
+    median_error_exact_m: float
+    p90_error_exact_m: float
+    median_error_noisy_m: float
+    p90_error_noisy_m: float
+    mean_sigma_noisy_m: float
+
+    def to_json(self) -> dict[str, float]:
+        return {
+            "frames": self.frames,
+            "matched": self.matched,
+            "median_error_exact_m": self.median_error_exact_m,
+            "p90_error_exact_m": self.p90_error_exact_m,
+            "median_error_noisy_m": self.median_error_noisy_m,
+            "p90_error_noisy_m": self.p90_error_noisy_m,
+            "mean_sigma_noisy_m": self.mean_sigma_noisy_m,
+        }
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def ground_error(
+    *,
+    weights: Path,
+    truth_dir: Path,
+    images_dir: Path,
+    imgsz: int = 320,
+    gps_sigma_m: float = 1.5,
+    altitude_sigma_m: float = 2.0,
+    attitude_sigma_deg: float = 1.0,
+    seed: int = 0,
+) -> GroundErrorReport:
+    """Detect on rendered frames with ground truth, project each matched detection with the
+    exact pose and with a pose perturbed by GPS/attitude noise, and measure the distance to
+    the target's true position.
+
+    ``truth_dir`` holds one JSON per image (same stem): the camera pose, intrinsics, ground
+    altitude and every target's class, pixel box and true position.
+    """
+    import cv2
+    import numpy as np
+    from pyproj import Geod
+
+    from vision.camera import CameraIntrinsics, CameraPose, FlatTerrain, PoseUncertainty, Projector
+    from vision.detectors import YoloDetectorConfig, create_detector
+    from vision.errors import ProjectionError
+
+    detector = create_detector(YoloDetectorConfig(weights=weights, imgsz=imgsz, confidence=0.3))
+    geod = Geod(ellps="WGS84")
+    rng = np.random.default_rng(seed)
+    exact_errors: list[float] = []
+    noisy_errors: list[float] = []
+    sigmas: list[float] = []
+    frames = 0
+    for truth_file in sorted(truth_dir.glob("*.json")):
+        image = cv2.imread(str(images_dir / f"{truth_file.stem}.jpg"))
+        if image is None:
+            continue
+        truth = json.loads(truth_file.read_text())
+        frames += 1
+        pose = CameraPose(**truth["pose"])
+        intrinsics = CameraIntrinsics(**truth["intrinsics"])
+        uncertainty = PoseUncertainty(
+            horizontal_m=gps_sigma_m,
+            vertical_m=altitude_sigma_m,
+            yaw_deg=attitude_sigma_deg,
+            pitch_deg=attitude_sigma_deg,
+            roll_deg=attitude_sigma_deg,
+            pixel_px=2.0,
+        )
+        exact = Projector(FlatTerrain(truth["ground_alt_amsl_m"]))
+        noisy = Projector(FlatTerrain(truth["ground_alt_amsl_m"]), uncertainty=uncertainty)
+        metres_per_deg_lat = 111_320.0
+        metres_per_deg_lon = 111_320.0 * np.cos(np.radians(pose.lat_deg))
+        noisy_pose = CameraPose(
+            lat_deg=pose.lat_deg + rng.normal(0, gps_sigma_m) / metres_per_deg_lat,
+            lon_deg=pose.lon_deg + rng.normal(0, gps_sigma_m) / metres_per_deg_lon,
+            alt_amsl_m=pose.alt_amsl_m + rng.normal(0, altitude_sigma_m),
+            yaw_deg=pose.yaw_deg + rng.normal(0, attitude_sigma_deg),
+            pitch_deg=pose.pitch_deg + rng.normal(0, attitude_sigma_deg),
+            roll_deg=rng.normal(0, attitude_sigma_deg),
+        )
+        targets = truth["targets"]
+        for detection in detector.detect(np.asarray(image, dtype=np.uint8)):
+            box = (detection.x_min_px, detection.y_min_px, detection.x_max_px, detection.y_max_px)
+            best = max(targets, key=lambda t: _iou(box, tuple(t["box_px"])), default=None)
+            if best is None or _iou(box, tuple(best["box_px"])) < 0.3:
+                continue
+            try:
+                at_exact = exact.project(intrinsics, pose, detection.center_px)
+                at_noisy = noisy.project(intrinsics, noisy_pose, detection.center_px)
+            except ProjectionError:
+                continue
+            for point, errors in ((at_exact, exact_errors), (at_noisy, noisy_errors)):
+                _, _, distance = geod.inv(
+                    point.lon_deg, point.lat_deg, best["lon_deg"], best["lat_deg"]
+                )
+                errors.append(float(distance))
+            if at_noisy.sigma_m is not None:
+                sigmas.append(at_noisy.sigma_m)
+    if not exact_errors:
+        raise TrainingError(f"no detection matched a target in {truth_dir}")
+    return GroundErrorReport(
+        frames=frames,
+        matched=len(exact_errors),
+        median_error_exact_m=float(np.median(exact_errors)),
+        p90_error_exact_m=float(np.percentile(exact_errors, 90)),
+        median_error_noisy_m=float(np.median(noisy_errors)),
+        p90_error_noisy_m=float(np.percentile(noisy_errors, 90)),
+        mean_sigma_noisy_m=float(np.mean(sigmas)) if sigmas else float("nan"),
+    )
