@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -58,6 +58,16 @@ class _StoreState(enum.Enum):
     CLOSED = "closed"
 
 
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    """WAL with NORMAL sync: a commit is durable across a crash of the process (not of the
+    machine's power) and costs microseconds instead of an fsync per audit entry."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
 def _utc(value: datetime) -> datetime:
     """SQLite hands back naive datetimes; everything stored is UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -89,6 +99,8 @@ class MissionStore:
         if self._state is not _StoreState.NEW:
             raise StoreClosedError(f"re-open a store that is {self._state.value}")
         engine = create_async_engine(self._url, echo=self._echo)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         try:
             async with engine.begin() as connection:
                 await connection.run_sync(Base.metadata.create_all)
