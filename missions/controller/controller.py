@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import time
 import uuid
@@ -28,6 +29,12 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
+from missions.controller.conversions import (
+    decision_record,
+    dispatch_candidates,
+    incident_request,
+    mission_status,
+)
 from missions.controller.errors import (
     InvalidTransitionError,
     LaunchError,
@@ -38,6 +45,7 @@ from missions.controller.errors import (
     VehicleBusyError,
     VehicleCommandError,
 )
+from missions.controller.preflight import preflight_checks
 from missions.controller.settings import ControllerSettings, MissionType
 from missions.controller.states import PRE_FLIGHT, TERMINAL, check_transition
 from missions.controller.vehicle import (
@@ -56,7 +64,7 @@ from missions.dispatch import (
     dispatch,
     great_circle_m,
 )
-from missions.store import AuditEntry, DecisionRecord, MissionRecord, MissionStore
+from missions.store import AuditEntry, MissionRecord, MissionStore
 from skyeye import topics
 from skyeye.clock import Clock
 from skyeye.contracts import (
@@ -180,7 +188,7 @@ class Controller:
 
     def list_missions(self, *, active_only: bool = False) -> list[MissionStatus]:
         return [
-            self._status(m, "")
+            mission_status(m, self._clock.now(), "")
             for m in self._missions.values()
             if not (active_only and m.state in TERMINAL)
         ]
@@ -314,12 +322,8 @@ class Controller:
     ) -> tuple[DispatchDecision, ...]:
         """Choose a drone for each incident at once (no double booking) and send them."""
         requests = [
-            DispatchRequest(
-                incident_id=i.incident_id,
-                lat_deg=i.lat_deg,
-                lon_deg=i.lon_deg,
-                priority=i.priority,
-                category=i.category,
+            incident_request(
+                i,
                 orbit_alt_rel_m=self._settings.orbit_alt_rel_m,
                 on_station_s=self._settings.on_station_s,
             )
@@ -332,20 +336,7 @@ class Controller:
         now = self._clock.now()
         for incident, decision in zip(incidents, decisions, strict=True):
             await self._store.record_decision(
-                DecisionRecord(
-                    incident_id=incident.incident_id,
-                    vehicle_id=decision.vehicle_id,
-                    decided_at=now,
-                    eta_s=decision.eta_s,
-                    physical_limit_s=decision.physical_limit_s,
-                    preempted_mission_id=decision.preempted_mission_id,
-                    reasons=decision.reasons,
-                    alternatives=tuple(
-                        {"vehicle_id": a.vehicle_id, "eta_s": a.eta_s, "reason": a.reason}
-                        for a in decision.alternatives
-                    ),
-                    decision_time_ms=decision_ms,
-                )
+                decision_record(decision, decided_at=now, decision_time_ms=decision_ms)
             )
             if decision.vehicle_id is None:
                 update = {"summary": "; ".join(decision.reasons)[:500]}
@@ -432,44 +423,12 @@ class Controller:
         return mission
 
     def _candidates(self, *, exclude: frozenset[str]) -> list[Candidate]:
-        candidates = []
-        for vehicle_id in self._fleet.vehicle_ids():
-            if vehicle_id in exclude:
-                continue
-            state = self._vehicle_state(vehicle_id)
-            if state is None or state.lat_deg is None or state.lon_deg is None:
-                continue
-            alt = state.alt_rel_m or 0.0
-            airborne = state.armed and alt > self._settings.wheels_up_alt_m
-            mission = self.active_mission_of(vehicle_id)
-            unavailable: str | None = None
-            mission_id: str | None = None
-            mission_priority: Priority | None = None
-            if mission is not None and mission.state in _FLYING and airborne:
-                mission_id, mission_priority = mission.mission_id, mission.priority
-            elif mission is not None:
-                unavailable = f"mission {mission.mission_id} is {mission.state.value}"
-            elif state.armed:
-                unavailable = f"flying without a mission (mode {state.mode})"
-            home = state.home
-            candidates.append(
-                Candidate(
-                    vehicle_id=vehicle_id,
-                    lat_deg=state.lat_deg,
-                    lon_deg=state.lon_deg,
-                    alt_rel_m=alt,
-                    airborne=airborne,
-                    battery_pct=state.battery_pct or 0.0,
-                    profile=self._profile_for(vehicle_id),
-                    home_lat_deg=state.lat_deg if home is None else home.lat_deg,
-                    home_lon_deg=state.lon_deg if home is None else home.lon_deg,
-                    link_ok=state.link.connected,
-                    mission_id=mission_id,
-                    mission_priority=mission_priority,
-                    unavailable_reason=unavailable,
-                )
-            )
-        return candidates
+        return dispatch_candidates(
+            {v: self._vehicle_state(v) for v in self._fleet.vehicle_ids() if v not in exclude},
+            {v: self.active_mission_of(v) for v in self._fleet.vehicle_ids()},
+            profile_for=self._profile_for,
+            wheels_up_alt_m=self._settings.wheels_up_alt_m,
+        )
 
     async def _hand_off(self, mission_id: str, reason: str) -> str | None:
         """Send another drone to do what is left of a mission; record either way."""
@@ -585,7 +544,24 @@ class Controller:
         vehicle = self._vehicle(mission.vehicle_id)
         plan = self._plans[mission_id]
         airborne = not plan.starts_with_takeoff
-        passed = await self._preflight(mission, vehicle, plan, airborne=airborne)
+        try:
+            passed = await preflight_checks(
+                vehicle,
+                plan,
+                settings=self._settings,
+                profile=self._profile_for(vehicle.vehicle_id),
+                airborne=airborne,
+                read_failsafes=functools.partial(
+                    self._command,
+                    "controller",
+                    mission_id,
+                    "failsafe_settings",
+                    vehicle.failsafe_settings,
+                ),
+            )
+        except PreflightError as error:
+            await self._audit("controller", "preflight", mission_id, "failed", str(error))
+            raise
         await self._move(mission_id, S.UPLOADING, f"pre-flight checks passed ({passed})")
         try:
             await self._step(mission_id, "upload", vehicle.upload_plan, plan)
@@ -650,78 +626,6 @@ class Controller:
             raise LaunchTimeoutError(mission_id, step, timeout) from None
         except VehicleCommandError as error:
             raise LaunchError(mission_id, step, error.reason) from error
-
-    async def _preflight(
-        self, mission: MissionRecord, vehicle: VehicleLink, plan: FlightPlan, *, airborne: bool
-    ) -> str:
-        vid = vehicle.vehicle_id
-        state = vehicle.state
-        settings = self._settings
-
-        def fail(check: str, reason: str) -> PreflightError:
-            return PreflightError(vid, check, reason)
-
-        try:
-            if not state.link.connected:
-                raise fail("link", f"no link for {state.link.last_heard_age_s:.1f} s")
-            if state.gps_fix_type < 3 or state.gps_satellites < settings.min_gps_satellites:
-                raise fail(
-                    "gps",
-                    f"fix type {state.gps_fix_type} with {state.gps_satellites} satellites "
-                    f"(need 3D fix and {settings.min_gps_satellites})",
-                )
-            if state.lat_deg is None or state.lon_deg is None:
-                raise fail("gps", "no position")
-            needed = self._battery_needed_pct(vid, state, plan)
-            if state.battery_pct is None or state.battery_pct < needed:
-                raise fail("battery", f"{state.battery_pct}% < {needed:.0f}% the plan needs")
-            if airborne and not state.armed:
-                raise fail("mode", "a re-tasking plan needs a flying vehicle")
-            if not airborne and (state.armed or state.mode in ("RTL", "LAND", "AUTO")):
-                raise fail("mode", f"vehicle is {'armed' if state.armed else state.mode}")
-            if plan.fence is None:
-                raise fail("fence", "the plan carries no fence")
-            try:
-                failsafes = await self._command(
-                    "controller", mission.mission_id, "failsafe_settings", vehicle.failsafe_settings
-                )
-            except VehicleCommandError as error:
-                raise fail("failsafes", f"could not read them back: {error.reason}") from error
-            missing = failsafes.missing()
-            if missing:
-                raise fail("failsafes", f"{', '.join(missing)} off; refusing to launch")
-        except PreflightError as error:
-            await self._audit("controller", "preflight", mission.mission_id, "failed", str(error))
-            raise
-        return (
-            f"link, GPS {state.gps_satellites} sats, battery {state.battery_pct:.0f}% "
-            f">= {needed:.0f}%, failsafes on, fence"
-        )
-
-    def _battery_needed_pct(self, vehicle_id: str, state: VehicleState, plan: FlightPlan) -> float:
-        """Battery to fly the plan, stay on station, come home and land, plus the reserve."""
-        profile = self._profile_for(vehicle_id)
-        lat, lon = state.lat_deg or 0.0, state.lon_deg or 0.0
-        alt = state.alt_rel_m or 0.0
-        distance_m = climb_m = hold_s = 0.0
-        for item in plan.items:
-            if item.kind in (PlanItemKind.WAYPOINT, PlanItemKind.ORBIT):
-                distance_m += float(great_circle_m(lat, lon, item.lat_deg, item.lon_deg))
-                lat, lon = item.lat_deg, item.lon_deg
-            if item.kind in (PlanItemKind.TAKEOFF, PlanItemKind.WAYPOINT, PlanItemKind.ORBIT):
-                climb_m += abs(item.alt_rel_m - alt)
-                alt = item.alt_rel_m
-            if item.kind is PlanItemKind.ORBIT:
-                hold_s += self._settings.on_station_s
-        if state.home is not None:
-            distance_m += float(great_circle_m(lat, lon, state.home.lat_deg, state.home.lon_deg))
-        seconds = (
-            distance_m / profile.cruise_speed_m_s
-            + climb_m / profile.climb_rate_m_s
-            + hold_s
-            + alt / profile.descent_rate_m_s
-        )
-        return seconds * profile.battery_use_pct_per_s + profile.reserve_pct
 
     def _default_fence(self) -> FenceSpec:
         return FenceSpec(
@@ -899,29 +803,9 @@ class Controller:
     async def _publish(self, mission: MissionRecord, cause: str) -> None:
         if self._publisher is not None:
             await self._publisher.publish(
-                topics.mission(mission.mission_id), self._status(mission, cause)
+                topics.mission(mission.mission_id),
+                mission_status(mission, self._clock.now(), cause),
             )
-
-    def _status(self, mission: MissionRecord, cause: str) -> MissionStatus:
-        count = mission.item_count
-        done = mission.current_item or 0
-        progress = (
-            100.0
-            if mission.state in (S.LANDED, S.COMPLETED)
-            else (min(100.0, 100.0 * done / count) if count else 0.0)
-        )
-        return MissionStatus(
-            mission_id=mission.mission_id,
-            time=self._clock.now(),
-            mission_type=mission.mission_type,
-            state=mission.state,
-            vehicle_id=mission.vehicle_id,
-            incident_id=mission.incident_id,
-            progress_pct=progress,
-            current_item=mission.current_item,
-            item_count=count,
-            cause=cause[:500],
-        )
 
     @staticmethod
     def _replace(record: MissionRecord, *, current_item: int | None) -> MissionRecord:
