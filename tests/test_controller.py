@@ -378,3 +378,114 @@ async def test_mission_status_is_published_on_the_bus(tmp_path: Path, mqtt_url: 
     assert [s.state for s in seen] == [S.PLANNED, S.UPLOADING, S.LAUNCHING, S.EN_ROUTE]
     assert seen[-1].vehicle_id == "d1"
     assert seen[-1].incident_id == "inc"
+
+
+async def test_vehicle_failsafe_rtl_en_route_is_followed_and_the_work_handed_on(
+    tmp_path: Path,
+) -> None:
+    target = incident("inc", 2500.0)
+    async with world(tmp_path, ("weak", 0.0), ("spare", -1500.0)) as w, w.controller() as ctl:
+        await ctl.dispatch([target], actor="dispatcher:ops")
+        mission = ctl.active_mission_of("weak")
+        assert mission is not None
+        await ctl.wait_for(mission.mission_id, [S.EN_ROUTE], timeout_s=60)
+        w.vehicles["weak"].set_battery(10.0)  # below the vehicle's own battery failsafe
+        returning = await ctl.wait_for(mission.mission_id, [S.RETURNING], timeout_s=60)
+        relief = ctl.active_mission_of("spare")
+        assert relief is not None
+        await ctl.wait_for(mission.mission_id, [S.COMPLETED], timeout_s=600)
+        history = await w.store.transitions(mission.mission_id)
+    assert returning.state is S.RETURNING
+    cause = next(t.cause for t in history if t.to_state is S.RETURNING)
+    assert cause.startswith("vehicle failsafe: RTL (Failsafe: battery low, RTL)")
+    assert f"work handed to mission {relief.mission_id}" in cause
+
+
+async def test_a_drone_that_leaves_its_mission_is_noticed(tmp_path: Path) -> None:
+    async with world(tmp_path, ("d1", 0.0), ("d2", -500.0)) as w, w.controller() as ctl:
+        await ctl.dispatch([incident("inc", 2000.0)], actor="dispatcher:ops")
+        mission = ctl.active_mission_of("d1")
+        assert mission is not None
+        await ctl.wait_for(mission.mission_id, [S.EN_ROUTE], timeout_s=60)
+        await w.vehicles["d1"].set_mode("LOITER")  # a pilot on the sticks takes over
+        failed = await ctl.wait_for(mission.mission_id, [S.FAILED], timeout_s=60)
+        history = await w.store.transitions(mission.mission_id)
+        relief = ctl.active_mission_of("d2")
+    assert failed.state is S.FAILED
+    assert relief is not None
+    assert history[-1].cause.startswith("vehicle left its mission (mode LOITER)")
+
+
+async def test_restart_during_a_launch_fails_the_mission_and_sends_nothing(
+    tmp_path: Path,
+) -> None:
+    async with world(tmp_path, ("d1", 0.0)) as w:
+        async with w.controller() as first:
+            plan = FlightPlan(
+                items=(
+                    PlanItem(kind=PlanItemKind.TAKEOFF, alt_rel_m=40),
+                    PlanItem(kind=PlanItemKind.RTL),
+                ),
+                fence=FenceSpec(radius_m=1000, alt_max_m=100),
+            )
+            mission = await first.create_mission(
+                MissionType.FIRST_RESPONSE, plan, vehicle_id="d1", actor="pilot:anna"
+            )
+        # the previous controller died after moving the mission to uploading
+        await w.store.transition(
+            mission.mission_id,
+            expected=S.PLANNED,
+            new=S.UPLOADING,
+            cause="pre-flight checks passed",
+            at=datetime.now(UTC),
+        )
+        async with w.controller() as second:
+            resumed = second.mission(mission.mission_id)
+        assert w.vehicles["d1"].commands == []
+        assert not w.vehicles["d1"].state.armed
+    assert resumed.state is S.FAILED
+
+
+async def test_preflight_refuses_a_battery_short_of_the_plan_and_a_lost_link(
+    tmp_path: Path,
+) -> None:
+    lat, lon = offset(20_000.0)
+    far_plan = FlightPlan(
+        items=(
+            PlanItem(kind=PlanItemKind.TAKEOFF, alt_rel_m=60),
+            PlanItem(kind=PlanItemKind.WAYPOINT, lat_deg=lat, lon_deg=lon, alt_rel_m=60),
+            PlanItem(kind=PlanItemKind.RTL),
+        ),
+        fence=FenceSpec(radius_m=30_000, alt_max_m=120),
+    )
+    async with world(tmp_path, ("d1", 0.0), ("d2", 10.0)) as w, w.controller() as ctl:
+        w.vehicles["d1"].set_battery(50.0)
+        short = await ctl.create_mission(
+            MissionType.FIRST_RESPONSE, far_plan, vehicle_id="d1", actor="pilot:anna"
+        )
+        with pytest.raises(PreflightError, match=r"'battery' failed on d1: 50.0% < \d+%"):
+            await ctl.launch(short.mission_id, actor="pilot:anna")
+        w.vehicles["d2"].cut_link()
+        lost = await ctl.create_mission(
+            MissionType.FIRST_RESPONSE, far_plan, vehicle_id="d2", actor="pilot:anna"
+        )
+        with pytest.raises(PreflightError, match="'link' failed on d2"):
+            await ctl.launch(lost.mission_id, actor="pilot:anna")
+        audit = await w.store.audit_log()
+    assert [e.result for e in audit if e.action == "preflight"] == ["failed", "failed"]
+    assert not w.vehicles["d1"].state.armed
+
+
+async def test_an_incident_nobody_can_reach_is_recorded_unserved(tmp_path: Path) -> None:
+    async with world(tmp_path, ("d1", 0.0)) as w, w.controller() as ctl:
+        w.vehicles["d1"].set_battery(25.0)
+        (decision,) = await ctl.dispatch([incident("far", 30_000.0)], actor="dispatcher:ops")
+        stored = await w.store.get_incident("far")
+        (record,) = await w.store.decisions("far")
+    assert decision.vehicle_id is None
+    assert record.vehicle_id is None
+    assert record.alternatives[0]["reason"].startswith("battery 25% below")
+    assert stored is not None
+    assert stored.status is IncidentStatus.OPEN
+    assert "none of 1 drones can go" in stored.summary
+    assert ctl.list_missions() == []
