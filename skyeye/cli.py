@@ -21,6 +21,7 @@ __all__ = ["SUBCOMMANDS", "app"]
 
 SUBCOMMANDS: dict[str, str] = {
     "vision": "vision.cli:app",
+    "mission": "missions.controller.cli:app",
 }
 
 app = typer.Typer(

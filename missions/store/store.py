@@ -2,7 +2,7 @@
 
 ::
 
-    async with MissionStore("sqlite+aiosqlite:///skyeye.db") as store:
+    async with MissionStore("sqlite+aiosqlite:///skyeye.sqlite3") as store:
         await store.create_mission(record, cause="dispatched to incident inc-7")
         await store.transition("m-1", expected=MissionState.DRAFT,
                                new=MissionState.PLANNED, cause="plan attached", at=now)
@@ -48,7 +48,7 @@ __all__ = ["DEFAULT_URL", "MissionStore"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_URL = "sqlite+aiosqlite:///skyeye.db"
+DEFAULT_URL = "sqlite+aiosqlite:///skyeye.sqlite3"
 _DRIVERS = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 
 
