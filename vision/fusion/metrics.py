@@ -3,6 +3,7 @@
 Call :meth:`TrackingScore.add_frame` once per evaluation instant with the ground-truth
 objects and the tracker's confirmed tracks (ids and positions in the same metric frame);
 objects and tracks match when they are within ``match_distance_m`` (Hungarian on distance).
+A track left unmatched within that distance of a matched object counts as a duplicate.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class TrackingScore:
     false_positives: int = 0
     id_switches: int = 0
     matches: int = 0
+    duplicates: int = 0
     _last_match: dict[str, str] = field(default_factory=dict)
     _pair_counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     _gt_counts: Counter[str] = field(default_factory=Counter)
@@ -52,6 +54,13 @@ class TrackingScore:
                 for r, c in zip(rows.tolist(), cols.tolist(), strict=True)
                 if cost[r, c] < 1e6
             ]
+        if pairs:
+            matched_tracks = {c for _, c in pairs}
+            matched_truth = np.array([r for r, _ in pairs])
+            for c in set(range(len(track_ids))) - matched_tracks:
+                gap = np.linalg.norm(truth_xy[matched_truth] - track_xy[c], axis=1).min()
+                if gap <= self.match_distance_m:
+                    self.duplicates += 1  # a second track on an object that already has one
         self.matches += len(pairs)
         self.misses += len(truth_ids) - len(pairs)
         self.false_positives += len(track_ids) - len(pairs)

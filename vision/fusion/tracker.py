@@ -58,7 +58,7 @@ class TrackerSettings:
 
     gate_chi2: float = 13.8  # 99.9 % of a 2-D Gaussian
     default_sigma_m: float = 5.0
-    accel_sigma_m_s2: float = 1.5
+    accel_sigma_m_s2: float = 4.0  # urban traffic stops and starts hard
     initial_speed_sigma_m_s: float = 10.0
     coarse_gate_m: float = 80.0
     confirm_hits: int = 3
