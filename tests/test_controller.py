@@ -23,6 +23,7 @@ from missions.controller import (
     FenceSpec,
     FlightPlan,
     InvalidTransitionError,
+    LaunchTimeoutError,
     LoopbackFleet,
     LoopbackVehicle,
     MissionType,
@@ -489,3 +490,43 @@ async def test_an_incident_nobody_can_reach_is_recorded_unserved(tmp_path: Path)
     assert stored.status is IncidentStatus.OPEN
     assert "none of 1 drones can go" in stored.summary
     assert ctl.list_missions() == []
+
+
+async def test_a_launch_step_that_times_out_fails_the_mission_and_lands(tmp_path: Path) -> None:
+    sluggish = VehicleProfile(
+        name="sluggish",
+        cruise_speed_m_s=10.0,
+        climb_rate_m_s=0.01,
+        descent_rate_m_s=3.0,
+        battery_use_pct_per_s=0.01,
+    )
+    clock = ScaledClock(SPEEDUP)
+    plan = FlightPlan(
+        items=(PlanItem(kind=PlanItemKind.TAKEOFF, alt_rel_m=30), PlanItem(kind=PlanItemKind.RTL)),
+        fence=FenceSpec(radius_m=1000, alt_max_m=100),
+    )
+    async with (
+        LoopbackVehicle(
+            "slow", clock=clock, lat_deg=BASE[0], lon_deg=BASE[1], profile=sluggish
+        ) as vehicle,
+        MissionStore(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}") as store,
+        Controller(
+            store=store,
+            fleet=LoopbackFleet([vehicle]),
+            clock=clock,
+            profiles=lambda _: sluggish,
+            settings=ControllerSettings(step_timeout_s=10.0, upload_timeout_s=60.0),
+        ) as ctl,
+    ):
+        mission = await ctl.create_mission(
+            MissionType.FIRST_RESPONSE, plan, vehicle_id="slow", actor="pilot:anna"
+        )
+        with pytest.raises(LaunchTimeoutError, match="failed at 'wheels-up': no result within 10"):
+            await ctl.launch(mission.mission_id, actor="pilot:anna")
+        failed = ctl.mission(mission.mission_id)
+        history = await store.transitions(mission.mission_id)
+        while vehicle.state.armed:
+            await clock.sleep(1.0)
+    assert failed.state is S.FAILED
+    assert history[-1].cause == "launch failed: wheels-up: no result within 10 s; LAND commanded"
+    assert vehicle.commands[-1] == "set_mode LAND"

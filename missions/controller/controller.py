@@ -588,14 +588,17 @@ class Controller:
     async def _launch_failed(
         self, mission_id: str, vehicle: VehicleLink, error: LaunchError
     ) -> None:
+        """Leave the vehicle safe: above wheels-up it returns (RTL), below it lands in place."""
         state = vehicle.state
         cause = f"launch failed: {error.step}: {error.reason}"
-        if state.armed and (state.alt_rel_m or 0.0) > self._settings.wheels_up_alt_m:
+        if state.armed:
+            high = (state.alt_rel_m or 0.0) > self._settings.wheels_up_alt_m
+            name, command = ("rtl", vehicle.rtl) if high else ("land", vehicle.land)
             try:
-                await self._command("controller", mission_id, "rtl", vehicle.rtl)
-                cause += "; RTL commanded"
-            except VehicleCommandError as rtl_error:
-                cause += f"; RTL refused too ({rtl_error.reason})"
+                await self._command("controller", mission_id, name, command)
+                cause += f"; {name.upper()} commanded"
+            except VehicleCommandError as safe_error:
+                cause += f"; {name.upper()} refused too ({safe_error.reason})"
         await self._move(mission_id, S.FAILED, cause)
 
     async def _wheels_up(self, vehicle: VehicleLink) -> None:
