@@ -80,6 +80,7 @@ class Layout:
         self._town_density = town_density
         self.town = functools.lru_cache(maxsize=4096)(self._town)
         self.buildings = functools.lru_cache(maxsize=256)(self._buildings)
+        self.node = functools.lru_cache(maxsize=65_536)(self._node)
 
     def _h(self, i: int, j: int, salt: int) -> float:
         return float(hash01(i, j, self._seed * 7919 + salt))
@@ -162,7 +163,7 @@ class Layout:
 
     # --- graph -----------------------------------------------------------------------------
 
-    def node(self, node_id: NodeId) -> Node:
+    def _node(self, node_id: NodeId) -> Node:
         i, j, a, b = node_id
         x, y = self.town(i, j).street_point(a, b)
         return Node(node_id, x, y)

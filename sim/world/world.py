@@ -375,9 +375,13 @@ class World:
             ground = np.array([0.30, 0.42, 0.36], np.float32) * (0.75 + 0.5 * garden)
             alpha = (mask.astype(np.float32) / 255.0)[..., None] * 0.85
             img[:] = img * (1 - alpha) + ground * alpha
+        reach = grid.gsd_m * grid.width_px + town.street_spacing_m
+        mid_x, mid_y = grid.x0_m + reach / 2, grid.y0_m - reach / 2
         for node in self.layout.street_nodes(town):
             _, _, a, b = node
             p = town.street_point(a, b)
+            if abs(p[0] - mid_x) > reach or abs(p[1] - mid_y) > reach:
+                continue
             for da, db in ((1, 0), (0, 1)):
                 if town.has_street_node(a + da, b + db):
                     self._line(
@@ -399,7 +403,12 @@ class World:
                 4,
             )
         _, sx, sy = self._sun()
+        size = grid.gsd_m * grid.width_px
+        west, north = grid.x0_m - 60.0, grid.y0_m + 60.0
+        east, south = grid.x0_m + size + 60.0, grid.y0_m - size - 60.0
         for bld in self.layout.buildings(town.i, town.j):
+            if not (west < bld.x_m < east and south < bld.y_m < north):
+                continue
             corners = _rect(bld.x_m, bld.y_m, bld.length_m, bld.width_m, bld.angle_rad)
             shadow = [(x + sx * bld.height_m, y + sy * bld.height_m) for x, y in corners]
             hull = cv2.convexHull(self._poly_px(grid, corners + shadow))

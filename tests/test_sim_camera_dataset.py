@@ -1,0 +1,118 @@
+"""The data-set writer's labels sit on the rendered targets' pixels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+
+from sim.camera import CameraPose, DatasetError, Renderer
+from sim.camera.dataset import WorldScenario, load_world_scenario, write_dataset
+from sim.world import TargetField, TargetsConfig, World
+
+SCENARIO = """
+seed: 5
+bases: [{name: north, lat_deg: 52.0, lon_deg: 5.0}]   # the vehicles' section, not read here
+world: {origin: [52.0, 5.0], relief_m: 30.0}
+weather: {sun_elevation_deg: 90.0}
+targets:
+  density: {vehicles_per_road_km: 4.0, people_per_town_hectare: 1.0}
+cameras:
+  gimbal:
+    hfov_deg: 65.0
+    width_px: 480
+    height_px: 270
+    effects: {noise_sigma: 0.0, vignetting: 0.0, motion_blur: false}
+"""
+
+
+@pytest.fixture
+def scenario(tmp_path: Path) -> WorldScenario:
+    path = tmp_path / "scenario.yaml"
+    path.write_text(SCENARIO, encoding="utf-8")
+    return load_world_scenario(path)
+
+
+def test_labels_match_rendered_pixels(scenario: WorldScenario, tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    report = write_dataset(scenario, frames=8, out_dir=out, radius_m=2_500.0, image_format="png")
+    data = yaml.safe_load((out / "data.yaml").read_text())
+    assert data["names"] == {
+        0: "car",
+        1: "van",
+        2: "truck",
+        3: "bus",
+        4: "motorcycle",
+        5: "person",
+        6: "boat",
+    }
+    assert sum(report.frames.values()) == 8
+    assert sum(report.labels.values()) > 0
+    camera = scenario.cameras["gimbal"]
+    world = World(scenario.world, seed=scenario.seed, weather=scenario.weather)
+    bare = Renderer(
+        world,
+        TargetField(
+            world,
+            TargetsConfig.model_validate(
+                {
+                    "density": {
+                        "vehicles_per_road_km": 0,
+                        "people_per_town_hectare": 0,
+                        "boats_per_water_km2": 0,
+                    }
+                }
+            ),
+        ),
+        camera,
+    )
+    checked = 0
+    for line in (out / "truth.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        image = cv2.imread(str(out / "images" / record["split"] / f"{record['frame']}.png"))
+        assert image is not None
+        empty = bare.render(CameraPose(**record["pose"]), record["t_s"]).image_bgr
+        diff = np.abs(image.astype(int) - empty.astype(int)).max(axis=2) > 8
+        labels = (out / "labels" / record["split"] / f"{record['frame']}.txt").read_text()
+        covered = np.zeros_like(diff)
+        for row in labels.splitlines():
+            cls, cx, cy, w, h = row.split()
+            assert 0 <= int(cls) < 7
+            x0 = (float(cx) - float(w) / 2) * camera.width_px
+            x1 = (float(cx) + float(w) / 2) * camera.width_px
+            y0 = (float(cy) - float(h) / 2) * camera.height_px
+            y1 = (float(cy) + float(h) / 2) * camera.height_px
+            box = diff[int(y0) : int(np.ceil(y1)), int(x0) : int(np.ceil(x1))]
+            assert box.any(), f"label {row} in frame {record['frame']} covers no target pixels"
+            checked += 1
+        # every pixel a target changed lies inside some target's box (labels skip those
+        # under 2 px, which the truth still lists)
+        for target in record["targets"]:
+            x0, y0, x1, y1 = target["box_px"]
+            covered[
+                max(0, int(y0) - 2) : int(np.ceil(y1)) + 2,
+                max(0, int(x0) - 2) : int(np.ceil(x1)) + 2,
+            ] = True
+        assert not (diff & ~covered).any(), f"target pixels outside boxes in {record['frame']}"
+    assert checked == sum(report.labels.values())
+
+
+def test_split_is_by_area_and_output_is_never_mixed(
+    scenario: WorldScenario, tmp_path: Path
+) -> None:
+    out = tmp_path / "ds"
+    write_dataset(scenario, frames=3, out_dir=out, radius_m=3_000.0)
+    with pytest.raises(DatasetError, match="not empty"):
+        write_dataset(scenario, frames=1, out_dir=out)
+    assert len(list((out / "labels").rglob("*.txt"))) == 3
+
+
+def test_bad_scenario_names_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("world: {origin: [52.0, 5.0], relief_m: -3}\n", encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"world\.relief_m"):
+        load_world_scenario(path)
