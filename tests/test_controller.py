@@ -22,6 +22,7 @@ from missions.controller import (
     FailsafeSettings,
     FenceSpec,
     FlightPlan,
+    IncidentFeed,
     InvalidTransitionError,
     LaunchTimeoutError,
     LoopbackFleet,
@@ -530,3 +531,34 @@ async def test_a_launch_step_that_times_out_fails_the_mission_and_lands(tmp_path
     assert failed.state is S.FAILED
     assert history[-1].cause == "launch failed: wheels-up: no result within 10 s; LAND commanded"
     assert vehicle.commands[-1] == "set_mode LAND"
+
+
+async def test_incidents_from_the_bus_are_dispatched_once_and_together(
+    tmp_path: Path, mqtt_url: str
+) -> None:
+    north, south = incident("bus-north", 1500.0), incident("bus-south", -1500.0)
+    async with (
+        world(tmp_path, ("a", 1000.0), ("b", 0.0), ("c", -1000.0)) as w,
+        Bus(BusSettings(url=mqtt_url), clock=w.clock) as bus,
+        w.controller() as ctl,
+        bus.subscribe(topics.incident("+")) as echoes,
+        IncidentFeed(bus, ctl, clock=w.clock, gather_s=1.0),
+    ):
+        await bus.publish(topics.incident(north.incident_id), north)
+        await bus.publish(topics.incident(south.incident_id), south)
+        dispatched: dict[str, str | None] = {}
+        async for message in echoes:
+            if message.payload.status is IncidentStatus.DISPATCHED:
+                dispatched[message.payload.incident_id] = message.payload.assigned_vehicle_id
+                if len(dispatched) == 2:
+                    break
+        # the same alert again (a re-publication) sends nobody else
+        await bus.publish(topics.incident(north.incident_id), north)
+        north_mission = ctl.mission_for_incident("bus-north")
+        assert north_mission is not None
+        await ctl.wait_for(north_mission.mission_id, [S.ON_STATION], timeout_s=200)
+        decisions = await w.store.decisions("bus-north")
+        missions = ctl.list_missions()
+    assert dispatched == {"bus-north": "a", "bus-south": "c"}
+    assert len(decisions) == 1
+    assert sorted(m.incident_id or "" for m in missions) == ["bus-north", "bus-south"]

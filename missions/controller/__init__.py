@@ -21,6 +21,7 @@ from missions.controller.errors import (
     VehicleBusyError,
     VehicleCommandError,
 )
+from missions.controller.incidents import IncidentFeed
 from missions.controller.loopback import LoopbackFleet, LoopbackVehicle
 from missions.controller.settings import ControllerSettings, MissionType
 from missions.controller.states import AIRBORNE, PRE_FLIGHT, TERMINAL, TRANSITIONS, check_transition
@@ -46,6 +47,7 @@ __all__ = [
     "FenceSpec",
     "FleetView",
     "FlightPlan",
+    "IncidentFeed",
     "InvalidPlanError",
     "InvalidTransitionError",
     "LaunchError",

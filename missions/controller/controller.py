@@ -203,6 +203,17 @@ class Controller:
             None,
         )
 
+    def mission_for_incident(self, incident_id: str) -> MissionRecord | None:
+        """The mission (not ended) that serves an incident, if any."""
+        return next(
+            (
+                m
+                for m in self._missions.values()
+                if m.incident_id == incident_id and m.state not in TERMINAL
+            ),
+            None,
+        )
+
     async def wait_for(
         self, mission_id: str, states: Sequence[MissionState], *, timeout_s: float
     ) -> MissionRecord:
