@@ -39,6 +39,7 @@ from skyeye import topics
 from skyeye.bus import Bus, BusSettings
 from skyeye.clock import ScaledClock
 from skyeye.contracts import Incident, IncidentStatus, MissionState, MissionStatus, Priority
+from tests.test_store import fresh_database
 
 S = MissionState
 BASE = (52.0, 5.0)
@@ -97,7 +98,10 @@ class World:
 
 @asynccontextmanager
 async def world(
-    tmp_path: Path, *vehicles: tuple[str, float], failsafes_off: str = ""
+    tmp_path: Path,
+    *vehicles: tuple[str, float],
+    failsafes_off: str = "",
+    database: str = "sqlite",
 ) -> AsyncIterator[World]:
     clock = ScaledClock(SPEEDUP)
     async with AsyncExitStack() as stack:
@@ -120,9 +124,8 @@ async def world(
                     ),
                 )
             )
-        store = await stack.enter_async_context(
-            MissionStore(f"sqlite+aiosqlite:///{tmp_path / 'missions.db'}")
-        )
+        url = await stack.enter_async_context(fresh_database(database, tmp_path))
+        store = await stack.enter_async_context(MissionStore(url))
         yield World(clock, LoopbackFleet(list(loopbacks.values())), store, loopbacks)
 
 
@@ -244,9 +247,12 @@ async def test_link_cut_mid_mission_marks_waits_and_hands_off(tmp_path: Path) ->
     assert [e.action for e in audit if e.actor == "supervisor"][:1] == ["link_lost"]
 
 
-async def test_restarted_controller_reattaches_without_relaunching(tmp_path: Path) -> None:
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+async def test_restarted_controller_reattaches_without_relaunching(
+    tmp_path: Path, database: str
+) -> None:
     target = incident("inc", 2500.0)
-    async with world(tmp_path, ("d1", 0.0)) as w:
+    async with world(tmp_path, ("d1", 0.0), database=database) as w:
         async with w.controller() as first:
             await first.dispatch([target], actor="dispatcher:ops")
             mission = first.active_mission_of("d1")
