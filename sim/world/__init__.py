@@ -12,6 +12,7 @@ from sim.world.config import (
 from sim.world.errors import OutOfWorldError, TileRequestError, WorldConfigError, WorldError
 from sim.world.geo import GeoFrame
 from sim.world.targets import CLASSES, TargetField, TargetState
+from sim.world.tiles import render_xyz_tile, tiles_router
 from sim.world.world import Ortho, World
 
 __all__ = [
@@ -32,4 +33,6 @@ __all__ = [
     "WorldConfig",
     "WorldConfigError",
     "WorldError",
+    "render_xyz_tile",
+    "tiles_router",
 ]

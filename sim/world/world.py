@@ -370,11 +370,16 @@ class World:
         cv2.circle(
             mask, (round(cx * 16), round(cy * 16)), round(r_px * 16), 255, -1, cv2.LINE_AA, 4
         )
+        coarse = grid.gsd_m > 4.0  # streets and houses are below a pixel: a built-up tint
         if mask.any():
             garden = value_noise_grid(grid, 12.0, self._s(60), exact=False)[..., None]
             ground = np.array([0.30, 0.42, 0.36], np.float32) * (0.75 + 0.5 * garden)
+            if coarse:
+                ground = ground * 0.5 + np.array([0.36, 0.36, 0.38], np.float32) * 0.5
             alpha = (mask.astype(np.float32) / 255.0)[..., None] * 0.85
             img[:] = img * (1 - alpha) + ground * alpha
+        if coarse:
+            return
         reach = grid.gsd_m * grid.width_px + town.street_spacing_m
         mid_x, mid_y = grid.x0_m + reach / 2, grid.y0_m - reach / 2
         for node in self.layout.street_nodes(town):
