@@ -178,7 +178,7 @@ async def test_dispatch_to_an_incident_3_km_away_flies_there_and_orbits(tmp_path
     assert decisions[0].vehicle_id == "near"
     assert decisions[0].alternatives[0]["vehicle_id"] == "far"
     assert stored_incident is not None
-    assert stored_incident.status is IncidentStatus.DISPATCHED
+    assert stored_incident.status is IncidentStatus.ON_SCENE
     assert stored_incident.assigned_vehicle_id == "near"
 
 

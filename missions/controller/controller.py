@@ -760,6 +760,20 @@ class Controller:
             self._missions[mission_id] = self._replace(record, current_item=current.current_item)
             log.info("mission %s: %s → %s (%s)", mission_id, current.state, new, cause)
             await self._publish(self._missions[mission_id], cause)
+        if new is S.ON_STATION and record.incident_id is not None:
+            await self._incident_on_scene(record)
+
+    async def _incident_on_scene(self, mission: MissionRecord) -> None:
+        assert mission.incident_id is not None
+        incident = await self._store.get_incident(mission.incident_id)
+        if incident is None or incident.status is IncidentStatus.ON_SCENE:
+            return
+        on_scene = incident.model_copy(
+            update={"status": IncidentStatus.ON_SCENE, "assigned_vehicle_id": mission.vehicle_id}
+        )
+        await self._store.save_incident(on_scene, at=self._clock.now())
+        if self._publisher is not None:
+            await self._publisher.publish(topics.incident(on_scene.incident_id), on_scene)
 
     async def _command(
         self, actor: str, mission_id: str, action: str, fn: Callable[..., Awaitable[T]], *args: Any
