@@ -8,9 +8,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import typer
 import yaml
+from typer.testing import CliRunner
 
 from sim.camera import CameraPose, DatasetError, Renderer
+from sim.camera.cli import register
 from sim.camera.dataset import WorldScenario, load_world_scenario, write_dataset
 from sim.world import TargetField, TargetsConfig, World
 
@@ -116,3 +119,20 @@ def test_bad_scenario_names_the_key(tmp_path: Path) -> None:
     path.write_text("world: {origin: [52.0, 5.0], relief_m: -3}\n", encoding="utf-8")
     with pytest.raises(DatasetError, match=r"world\.relief_m"):
         load_world_scenario(path)
+
+
+def test_dataset_command_writes_a_data_set(tmp_path: Path) -> None:
+    app = typer.Typer()
+    register(app)
+    app.command("noop")(lambda: None)  # a group, so the sub-command name is required
+    path = tmp_path / "scenario.yaml"
+    path.write_text(SCENARIO, encoding="utf-8")
+    out = tmp_path / "cli-ds"
+    args = ["dataset", "--scenario", str(path), "--frames", "2", "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--radius-km", "2"])
+    assert result.exit_code == 0, result.output
+    assert "data.yaml" in result.output
+    assert len(list(out.rglob("*.jpg"))) == 2
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 1
+    assert "not empty" in again.output
