@@ -102,6 +102,7 @@ async def world(
     *vehicles: tuple[str, float],
     failsafes_off: str = "",
     database: str = "sqlite",
+    gcs_timeout_s: float = 5.0,
 ) -> AsyncIterator[World]:
     clock = ScaledClock(SPEEDUP)
     async with AsyncExitStack() as stack:
@@ -117,6 +118,7 @@ async def world(
                     lon_deg=lon,
                     profile=QUAD,
                     system_id=index + 1,
+                    gcs_timeout_s=gcs_timeout_s,
                     failsafes=FailsafeSettings(
                         gcs_failsafe_enabled=not off,
                         battery_failsafe_enabled=not off,
@@ -568,3 +570,24 @@ async def test_incidents_from_the_bus_are_dispatched_once_and_together(
     assert dispatched == {"bus-north": "a", "bus-south": "c"}
     assert len(decisions) == 1
     assert sorted(m.incident_id or "" for m in missions) == ["bus-north", "bus-south"]
+
+
+async def test_a_short_link_outage_is_marked_and_the_mission_carries_on(tmp_path: Path) -> None:
+    async with (
+        world(tmp_path, ("d1", 0.0), ("d2", -500.0), gcs_timeout_s=60.0) as w,
+        w.controller() as ctl,
+    ):
+        await ctl.dispatch([incident("inc", 600.0)], actor="dispatcher:ops")
+        mission = ctl.active_mission_of("d1")
+        assert mission is not None
+        await ctl.wait_for(mission.mission_id, [S.ON_STATION], timeout_s=200)
+        w.vehicles["d1"].cut_link()
+        while not [e for e in await w.store.audit_log() if e.action == "link_lost"]:
+            await w.clock.sleep(0.5)
+        w.vehicles["d1"].restore_link()
+        while not [e for e in await w.store.audit_log() if e.action == "link_restored"]:
+            await w.clock.sleep(0.5)
+        await w.clock.sleep(SETTINGS.link_loss_timeout_s + 2)
+        assert ctl.mission(mission.mission_id).state is S.ON_STATION
+        assert ctl.active_mission_of("d2") is None
+        assert w.vehicles["d1"].state.mode == "AUTO"

@@ -663,7 +663,9 @@ class Controller:
         if state is None or not state.link.connected:
             since = self._link_lost_since.setdefault(mid, now)
             if since == now:
-                await self._audit("supervisor", "link_lost", mid, "marked", "waiting for it")
+                wait = self._settings.link_loss_timeout_s
+                await self._audit("supervisor", "link_lost", mid, "marked", f"waiting {wait:g} s")
+                await self._publish(mission, f"link lost; waiting {wait:g} s before handing off")
             elif now - since > self._settings.link_loss_timeout_s:
                 relief = await self._hand_off(mid, "link lost")
                 await self._move(
@@ -677,6 +679,7 @@ class Controller:
             return
         if self._link_lost_since.pop(mid, None) is not None:
             await self._audit("supervisor", "link_restored", mid, "ok", f"mode {state.mode}")
+            await self._publish(mission, f"link restored (mode {state.mode})")
         plan = self._plans[mid]
         if state.mission_seq is not None and state.mission_seq != mission.current_item:
             await self._store.update_progress(
