@@ -591,3 +591,27 @@ async def test_a_short_link_outage_is_marked_and_the_mission_carries_on(tmp_path
         assert ctl.mission(mission.mission_id).state is S.ON_STATION
         assert ctl.active_mission_of("d2") is None
         assert w.vehicles["d1"].state.mode == "AUTO"
+
+
+async def test_a_relief_under_way_survives_a_controller_restart(tmp_path: Path) -> None:
+    target = incident("inc", 1500.0)
+    async with world(tmp_path, ("first", 1000.0), ("second", -1500.0)) as w:
+        async with w.controller() as before:
+            await before.dispatch([target], actor="dispatcher:ops")
+            first = before.active_mission_of("first")
+            assert first is not None
+            await before.wait_for(first.mission_id, [S.ON_STATION], timeout_s=200)
+            w.vehicles["first"].set_battery(SETTINGS.handoff_battery_pct - 1)
+            relief = None
+            while relief is None:
+                await w.clock.sleep(0.5)
+                relief = before.active_mission_of("second")
+            await before.wait_for(relief.mission_id, [S.EN_ROUTE], timeout_s=60)
+        async with w.controller() as after:
+            assert after.mission(first.mission_id).state is S.ON_STATION
+            await after.wait_for(relief.mission_id, [S.ON_STATION], timeout_s=300)
+            await after.wait_for(first.mission_id, [S.RETURNING], timeout_s=30)
+        history = await w.store.transitions(first.mission_id)
+        stored_relief = await w.store.get_mission(relief.mission_id)
+    assert stored_relief.relieves_mission_id == first.mission_id
+    assert history[-1].cause == f"relieved by mission {relief.mission_id}, now on station"

@@ -150,6 +150,8 @@ class Controller:
         for record in await self._store.list_missions(states=active):
             self._missions[record.mission_id] = record
             self._plans[record.mission_id] = FlightPlan.from_json(record.plan)
+            if record.relieves_mission_id is not None:
+                self._relief[record.relieves_mission_id] = record.mission_id
             if record.state in PRE_FLIGHT:
                 continue
             state = self._vehicle_state(record.vehicle_id)
@@ -240,6 +242,7 @@ class Controller:
         priority: Priority = Priority.NORMAL,
         incident_id: str | None = None,
         mission_id: str | None = None,
+        relieves_mission_id: str | None = None,
     ) -> MissionRecord:
         """Store a mission in draft, attach its plan (planned) and return it."""
         self._vehicle(vehicle_id)
@@ -258,6 +261,7 @@ class Controller:
             updated_at=now,
             vehicle_id=vehicle_id,
             incident_id=incident_id,
+            relieves_mission_id=relieves_mission_id,
             item_count=len(plan.items),
             plan=tuple(plan.items_json()),
         )
@@ -395,6 +399,7 @@ class Controller:
         preempted_mission_id: str | None,
         actor: str,
         cause: str,
+        relieves_mission_id: str | None = None,
     ) -> MissionRecord:
         if preempted_mission_id is not None:
             await self._stop_flight(preempted_mission_id)
@@ -428,6 +433,7 @@ class Controller:
             actor=actor,
             priority=priority,
             incident_id=incident_id,
+            relieves_mission_id=relieves_mission_id,
         )
         if not mission.requires_approval:
             self._start_flight(mission.mission_id, launch=True)
@@ -487,6 +493,7 @@ class Controller:
             preempted_mission_id=decision.preempted_mission_id,
             actor="supervisor",
             cause=f"relief of mission {mission_id}",
+            relieves_mission_id=mission_id,
         )
         self._relief[mission_id] = relief.mission_id
         await self._audit(

@@ -25,6 +25,7 @@ class MissionRecord:
     updated_at: datetime
     vehicle_id: str | None = None
     incident_id: str | None = None
+    relieves_mission_id: str | None = None
     current_item: int | None = None
     item_count: int = 0
     plan: tuple[Mapping[str, Any], ...] = ()

@@ -36,6 +36,7 @@ class MissionRow(Base):
     requires_approval: Mapped[bool]
     vehicle_id: Mapped[str | None] = mapped_column(String(64), index=True)
     incident_id: Mapped[str | None] = mapped_column(String(64))
+    relieves_mission_id: Mapped[str | None] = mapped_column(String(64))
     current_item: Mapped[int | None]
     item_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
