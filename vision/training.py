@@ -52,6 +52,7 @@ class TrainSettings:
     device: str = "cpu"
     threads: int = 2
     lr0: float = 0.01
+    cache_images: bool = True
 
     def __post_init__(self) -> None:
         if self.imgsz % 32:
@@ -156,6 +157,7 @@ def train(settings: TrainSettings) -> Path:
             plots=False,
             amp=False,
             lr0=settings.lr0,
+            cache=settings.cache_images,
             close_mosaic=max(1, settings.epochs // 4),
             verbose=True,
         )
