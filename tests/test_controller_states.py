@@ -6,7 +6,16 @@ import itertools
 
 import pytest
 
-from missions.controller import TERMINAL, TRANSITIONS, InvalidTransitionError, check_transition
+from missions.controller import (
+    TERMINAL,
+    TRANSITIONS,
+    FenceSpec,
+    FlightPlan,
+    InvalidTransitionError,
+    PlanItem,
+    PlanItemKind,
+    check_transition,
+)
 from skyeye.contracts import MissionState as S
 
 
@@ -49,3 +58,42 @@ def test_invalid_transitions_are_refused_with_the_allowed_ones(current: S, reque
     message = str(raised.value)
     assert f"mission 'm-9' is {current.value} and cannot become {requested.value}" in message
     assert raised.value.current == current.value
+
+
+def test_a_plan_read_back_at_wire_precision_matches_and_a_changed_one_does_not() -> None:
+    fence = FenceSpec(radius_m=5000, alt_max_m=120)
+    plan = FlightPlan(
+        items=(
+            PlanItem(kind=PlanItemKind.TAKEOFF, alt_rel_m=60),
+            PlanItem(
+                kind=PlanItemKind.ORBIT,
+                lat_deg=52.123456789,
+                lon_deg=5.1,
+                alt_rel_m=60,
+                radius_m=80,
+            ),
+        ),
+        fence=fence,
+    )
+    wire = FlightPlan(
+        items=(
+            PlanItem(kind=PlanItemKind.TAKEOFF, alt_rel_m=60.0000001),
+            PlanItem(
+                kind=PlanItemKind.ORBIT, lat_deg=52.1234568, lon_deg=5.1, alt_rel_m=60, radius_m=80
+            ),
+        ),
+        fence=FenceSpec(radius_m=5000.0001, alt_max_m=120),
+    )
+    moved = FlightPlan(
+        items=(
+            plan.items[0],
+            PlanItem(
+                kind=PlanItemKind.ORBIT, lat_deg=52.1235, lon_deg=5.1, alt_rel_m=60, radius_m=80
+            ),
+        ),
+        fence=fence,
+    )
+    assert plan.matches(wire)
+    assert not plan.matches(moved)
+    assert not plan.matches(FlightPlan(items=plan.items, fence=None))
+    assert not plan.matches(FlightPlan(items=plan.items[:1], fence=fence))

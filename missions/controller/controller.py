@@ -584,7 +584,7 @@ class Controller:
         try:
             await self._step(mission_id, "upload", vehicle.upload_plan, plan)
             readback = await self._step(mission_id, "verify", vehicle.download_plan)
-            if readback != plan:
+            if not plan.matches(readback):
                 raise LaunchError(mission_id, "verify", "mission or fence read back differs")
             if airborne:
                 await self._step(mission_id, "set_mode AUTO", vehicle.set_mode, "AUTO")

@@ -106,6 +106,29 @@ class FlightPlan:
     def starts_with_takeoff(self) -> bool:
         return self.items[0].kind is PlanItemKind.TAKEOFF
 
+    def matches(self, other: FlightPlan) -> bool:
+        """Same items and fence, up to the wire's precision (degE7, float32): a read-back."""
+        if len(self.items) != len(other.items) or (self.fence is None) != (other.fence is None):
+            return False
+        for mine, theirs in zip(self.items, other.items, strict=True):
+            if mine.kind is not theirs.kind:
+                return False
+            if (
+                abs(mine.lat_deg - theirs.lat_deg) > 2e-7
+                or abs(mine.lon_deg - theirs.lon_deg) > 2e-7
+            ):
+                return False
+            if abs(mine.alt_rel_m - theirs.alt_rel_m) > 0.01:
+                return False
+            if abs(mine.radius_m - theirs.radius_m) > 0.01:
+                return False
+        if self.fence is not None and other.fence is not None:
+            return (
+                abs(self.fence.radius_m - other.fence.radius_m) < 0.5
+                and abs(self.fence.alt_max_m - other.fence.alt_max_m) < 0.5
+            )
+        return True
+
     def items_json(self) -> list[dict[str, Any]]:
         fence = (
             []
