@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import httpx
 import numpy as np
 import pytest
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
 from aiortc.rtp import RtpPacket
 from fastapi import FastAPI
 from pydantic import SecretStr
@@ -288,3 +289,31 @@ def test_marker_bit_releases_a_frame_without_waiting_for_the_next() -> None:
     assert late.data == b"ef"
     # A gap (lost packet) holds the frame back.
     assert buffer.add(rtp(15, 9000, marker=True, data=b"ij"))[1] is None
+
+
+async def test_publisher_that_vanishes_without_delete_frees_the_feed(hub: Hub) -> None:
+    """A camera that drops off (no DELETE) ends its session; the next one is let in."""
+    pc = RTCPeerConnection(RTCConfiguration([]))
+    pc.addTransceiver(VideoStreamTrack(), direction="sendonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    async with hub.hub.frames("drone-1") as frames:
+        async with httpx.AsyncClient() as client:
+            response = await client.post(
+                f"{hub.url}/whip/drone-1",
+                content=pc.localDescription.sdp,
+                headers={
+                    "Authorization": f"Bearer {PUBLISH_TOKEN}",
+                    "Content-Type": "application/sdp",
+                },
+            )
+        assert response.status_code == 201
+        await pc.setRemoteDescription(RTCSessionDescription(response.text, "answer"))
+        await collect(frames, 2)
+        await pc.close()
+        async with WhipPublisher(
+            f"{hub.url}/whip/drone-1", token=PUBLISH_TOKEN, produce=CountingCamera()
+        ):
+            after = await collect(frames, 3)
+    assert len(after) == 3
+    assert any(frame.metadata is not None for frame in after)
+    assert hub.hub.stats("drone-1").sessions_total == 2

@@ -374,6 +374,7 @@ class MediaHub:
         async def on_state() -> None:
             if pc.connectionState in ("failed", "closed"):
                 session.ended.set()
+                await self._end_session(feed, session)
 
         try:
             await pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
