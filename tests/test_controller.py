@@ -615,3 +615,30 @@ async def test_a_relief_under_way_survives_a_controller_restart(tmp_path: Path) 
         stored_relief = await w.store.get_mission(relief.mission_id)
     assert stored_relief.relieves_mission_id == first.mission_id
     assert history[-1].cause == f"relieved by mission {relief.mission_id}, now on station"
+
+
+async def test_a_dispatched_drone_that_fails_preflight_is_replaced_and_held_back(
+    tmp_path: Path,
+) -> None:
+    async with (
+        world(tmp_path, ("unsafe", 900.0), ("safe", -900.0), failsafes_off="unsafe") as w,
+        w.controller() as ctl,
+    ):
+        (first,) = await ctl.dispatch([incident("inc", 1000.0)], actor="dispatcher:ops")
+        assert first.vehicle_id == "unsafe"
+        replacement = None
+        while replacement is None:
+            await w.clock.sleep(0.5)
+            replacement = ctl.active_mission_of("safe")
+        assert replacement.incident_id == "inc"
+        await ctl.wait_for(replacement.mission_id, [S.ON_STATION], timeout_s=300)
+        unsafe_missions = [m for m in ctl.list_missions() if m.vehicle_id == "unsafe"]
+        (second,) = await ctl.dispatch([incident("next", 1200.0)], actor="dispatcher:ops")
+        history = await w.store.transitions(unsafe_missions[0].mission_id)
+    assert [m.state for m in unsafe_missions] == [S.ABORTED]
+    assert history[-1].cause.startswith("not launched: pre-flight check 'failsafes' failed")
+    assert history[-1].cause.endswith(f"work handed to mission {replacement.mission_id}")
+    assert not w.vehicles["unsafe"].state.armed
+    assert second.vehicle_id is None
+    held = {a.vehicle_id: a.reason for a in second.alternatives}
+    assert held["unsafe"].startswith("unavailable: its last launch failed: pre-flight check")

@@ -117,6 +117,7 @@ class Controller:
         self._guards: dict[str, asyncio.Lock] = {}
         self._flights: dict[str, asyncio.Task[None]] = {}
         self._relief: dict[str, str] = {}
+        self._held_back: dict[str, str] = {}
         self._link_lost_since: dict[str, float] = {}
         self._tasks: asyncio.TaskGroup | None = None
 
@@ -445,6 +446,7 @@ class Controller:
             {v: self.active_mission_of(v) for v in self._fleet.vehicle_ids()},
             profile_for=self._profile_for,
             wheels_up_alt_m=self._settings.wheels_up_alt_m,
+            held_back=self._held_back,
         )
 
     async def _hand_off(self, mission_id: str, reason: str) -> str | None:
@@ -542,10 +544,16 @@ class Controller:
             try:
                 await self._launch(mission_id)
             except (PreflightError, LaunchError) as error:
+                vehicle_id = self.mission(mission_id).vehicle_id
+                if vehicle_id is not None:
+                    self._held_back[vehicle_id] = f"its last launch failed: {error}"
                 if outcome is not None:
                     outcome.set_exception(error)
-                elif self.mission(mission_id).state in PRE_FLIGHT:
-                    await self._move(mission_id, S.ABORTED, f"not launched: {error}")
+                    return
+                relief = await self._hand_off(mission_id, f"not launched: {error}")
+                handed = f"work handed to mission {relief}" if relief else "nobody could take over"
+                if self.mission(mission_id).state in PRE_FLIGHT:
+                    await self._move(mission_id, S.ABORTED, f"not launched: {error}; {handed}")
                 return
             except asyncio.CancelledError:
                 if outcome is not None and not outcome.done():
@@ -580,6 +588,7 @@ class Controller:
         except PreflightError as error:
             await self._audit("controller", "preflight", mission_id, "failed", str(error))
             raise
+        self._held_back.pop(vehicle.vehicle_id, None)
         await self._move(mission_id, S.UPLOADING, f"pre-flight checks passed ({passed})")
         try:
             await self._step(mission_id, "upload", vehicle.upload_plan, plan)

@@ -57,8 +57,12 @@ def dispatch_candidates(
     *,
     profile_for: Callable[[str], VehicleProfile],
     wheels_up_alt_m: float,
+    held_back: Mapping[str, str] | None = None,
 ) -> list[Candidate]:
-    """Every vehicle with a position as dispatch sees it: free, pre-emptable or held back."""
+    """Every vehicle with a position as dispatch sees it: free, pre-emptable or held back.
+
+    ``held_back`` maps vehicles that must not be sent on their own (a failed launch) to why.
+    """
     candidates = []
     for vehicle_id, state in states.items():
         if state is None or state.lat_deg is None or state.lon_deg is None:
@@ -75,6 +79,8 @@ def dispatch_candidates(
             unavailable = f"mission {mission.mission_id} is {mission.state.value}"
         elif state.armed:
             unavailable = f"flying without a mission (mode {state.mode})"
+        elif held_back and vehicle_id in held_back:
+            unavailable = held_back[vehicle_id]
         home = state.home
         candidates.append(
             Candidate(
