@@ -247,7 +247,19 @@ async def create_mission(
         ),
     )
     del console.previews[body.preview_id]
-    return _status_of(console, str(record.mission_id))
+    mission_id = str(record.mission_id)
+    console.mission_paths[mission_id] = preview.path
+    return _status_of(console, mission_id)
+
+
+@router.get("/missions/{mission_id}/path", tags=["missions"], summary="A planned mission's path")
+async def mission_path(
+    mission_id: Ident, viewer: Viewer, console: Console
+) -> list[tuple[float, float]]:
+    path = console.mission_paths.get(mission_id)
+    if path is None:
+        raise NotFoundError(f"no path planned in this console for mission {mission_id!r}")
+    return list(path)
 
 
 @router.post("/missions/{mission_id}/{action}", tags=["missions"], summary="Command a mission")

@@ -48,6 +48,7 @@ class ConsoleContext:
     previews: collections.OrderedDict[str, tuple[PlanPreview, PlanProposal]] = field(
         default_factory=collections.OrderedDict
     )
+    mission_paths: dict[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
 
     # ----------------------------------------------------------------- auth
 
