@@ -7,6 +7,7 @@ not MAVLink simulator vehicles.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -24,6 +25,7 @@ from missions.controller import (
     FlightPlan,
     IncidentFeed,
     InvalidTransitionError,
+    LaunchError,
     LaunchTimeoutError,
     LoopbackFleet,
     LoopbackVehicle,
@@ -308,7 +310,7 @@ async def test_pilot_abort_of_an_approved_patrol(tmp_path: Path) -> None:
             await w.clock.sleep(2.0)
         history = await w.store.transitions(mission.mission_id)
         audit = await w.store.audit_log(mission_id=mission.mission_id)
-    assert history[-1].cause == "aborted by pilot:anna: RTL commanded"
+    assert history[-1].cause == "aborted by pilot:anna; RTL commanded"
     assert ("pilot:anna", "rtl", "ok") in [(e.actor, e.action, e.result) for e in audit]
     assert ("sergeant:bo", "approve") in [(e.actor, e.action) for e in audit]
 
@@ -642,3 +644,47 @@ async def test_a_dispatched_drone_that_fails_preflight_is_replaced_and_held_back
     assert second.vehicle_id is None
     held = {a.vehicle_id: a.reason for a in second.alternatives}
     assert held["unsafe"].startswith("unavailable: its last launch failed: pre-flight check")
+
+
+async def test_a_pilot_abort_during_the_launch_lands_the_vehicle(tmp_path: Path) -> None:
+    sluggish = VehicleProfile(
+        name="sluggish",
+        cruise_speed_m_s=10.0,
+        climb_rate_m_s=0.05,
+        descent_rate_m_s=3.0,
+        battery_use_pct_per_s=0.01,
+    )
+    clock = ScaledClock(SPEEDUP)
+    plan = FlightPlan(
+        items=(PlanItem(kind=PlanItemKind.TAKEOFF, alt_rel_m=30), PlanItem(kind=PlanItemKind.RTL)),
+        fence=FenceSpec(radius_m=1000, alt_max_m=100),
+    )
+    async with (
+        LoopbackVehicle(
+            "slow", clock=clock, lat_deg=BASE[0], lon_deg=BASE[1], profile=sluggish
+        ) as vehicle,
+        MissionStore(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}") as store,
+        Controller(
+            store=store,
+            fleet=LoopbackFleet([vehicle]),
+            clock=clock,
+            profiles=lambda _: sluggish,
+            settings=SETTINGS,
+        ) as ctl,
+    ):
+        mission = await ctl.create_mission(
+            MissionType.FIRST_RESPONSE, plan, vehicle_id="slow", actor="pilot:anna"
+        )
+        launching = asyncio.create_task(ctl.launch(mission.mission_id, actor="pilot:anna"))
+        while "takeoff" not in vehicle.commands:
+            await clock.sleep(0.2)
+        aborted = await ctl.abort(mission.mission_id, actor="pilot:anna")
+        with pytest.raises(LaunchError, match="stopped before the vehicle flew"):
+            await launching
+        history = await store.transitions(mission.mission_id)
+        while vehicle.state.armed:
+            await clock.sleep(0.5)
+    assert aborted.state is S.ABORTED
+    assert history[-2].to_state is S.LAUNCHING
+    assert history[-1].cause == "aborted by pilot:anna; LAND commanded"
+    assert vehicle.commands[-1] == "set_mode LAND"

@@ -301,13 +301,9 @@ class Controller:
             return await self._abort(mission_id, actor)
 
     async def _abort(self, mission_id: str, actor: str) -> MissionRecord:
-        mission = self.mission(mission_id)
-        state = self._vehicle_state(mission.vehicle_id)
         cause = f"aborted by {actor}"
-        if state is not None and state.armed and mission.state not in PRE_FLIGHT:
-            vehicle = self._vehicle(mission.vehicle_id)
-            await self._command(actor, mission_id, "rtl", vehicle.rtl)
-            cause += ": RTL commanded"
+        if self.mission(mission_id).state not in PRE_FLIGHT:
+            cause += await self._make_safe(actor, mission_id)
         await self._move(mission_id, S.ABORTED, cause)
         return self.mission(mission_id)
 
@@ -608,25 +604,28 @@ class Controller:
             await self._step(mission_id, "set_mode AUTO", vehicle.set_mode, "AUTO")
             await self._step(mission_id, "start_mission", vehicle.start_mission)
         except LaunchError as error:
-            await self._launch_failed(mission_id, vehicle, error)
+            await self._launch_failed(mission_id, error)
             raise
         await self._move(mission_id, S.EN_ROUTE, "airborne, flying the plan in AUTO")
 
-    async def _launch_failed(
-        self, mission_id: str, vehicle: VehicleLink, error: LaunchError
-    ) -> None:
-        """Leave the vehicle safe: above wheels-up it returns (RTL), below it lands in place."""
-        state = vehicle.state
+    async def _launch_failed(self, mission_id: str, error: LaunchError) -> None:
         cause = f"launch failed: {error.step}: {error.reason}"
-        if state.armed:
-            high = (state.alt_rel_m or 0.0) > self._settings.wheels_up_alt_m
-            name, command = ("rtl", vehicle.rtl) if high else ("land", vehicle.land)
-            try:
-                await self._command("controller", mission_id, name, command)
-                cause += f"; {name.upper()} commanded"
-            except VehicleCommandError as safe_error:
-                cause += f"; {name.upper()} refused too ({safe_error.reason})"
+        cause += await self._make_safe("controller", mission_id)
         await self._move(mission_id, S.FAILED, cause)
+
+    async def _make_safe(self, actor: str, mission_id: str) -> str:
+        """An armed vehicle returns (RTL) above wheels-up and lands in place below it."""
+        state = self._vehicle_state(self.mission(mission_id).vehicle_id)
+        if state is None or not state.armed:
+            return ""
+        vehicle = self._vehicle(self.mission(mission_id).vehicle_id)
+        high = (state.alt_rel_m or 0.0) > self._settings.wheels_up_alt_m
+        name, command = ("rtl", vehicle.rtl) if high else ("land", vehicle.land)
+        try:
+            await self._command(actor, mission_id, name, command)
+        except VehicleCommandError as error:
+            return f"; {name.upper()} refused ({error.reason})"
+        return f"; {name.upper()} commanded"
 
     async def _wheels_up(self, vehicle: VehicleLink) -> None:
         while (vehicle.state.alt_rel_m or 0.0) < self._settings.wheels_up_alt_m:
