@@ -219,6 +219,9 @@ class World:
         for town in self.layout.towns_near(grid.x0_m, y0, x1, y1):
             self._draw_town(img, grid, town)
         self._draw_country_roads(img, grid, x1, y0)
+        grain = value_noise_grid(grid, 0.9, self._s(50), exact=False)
+        grain2 = value_noise_grid(grid, 7.0, self._s(51), exact=False)
+        img *= (0.88 + 0.16 * grain + 0.08 * (grain2 - 0.5))[..., None]
         img *= self.weather.brightness
         out: U8 = np.clip(img * 255.0, 0, 255).astype(np.uint8)
         return out
@@ -281,9 +284,6 @@ class World:
         img = img * shade[..., None]
         img = img * (1 - water) + water_col * water
 
-        grain = value_noise_grid(grid, 0.9, self._s(50), exact=False)
-        grain2 = value_noise_grid(grid, 7.0, self._s(51), exact=False)
-        img *= (0.88 + 0.16 * grain + 0.08 * (grain2 - 0.5))[..., None]
         return np.ascontiguousarray(img, dtype=np.float32)
 
     def _water_grid(self, grid: Grid) -> F32:
@@ -411,13 +411,21 @@ class World:
         size = grid.gsd_m * grid.width_px
         west, north = grid.x0_m - 60.0, grid.y0_m + 60.0
         east, south = grid.x0_m + size + 60.0, grid.y0_m - size - 60.0
-        for bld in self.layout.buildings(town.i, town.j):
-            if not (west < bld.x_m < east and south < bld.y_m < north):
-                continue
+        here = [
+            b
+            for b in self.layout.buildings(town.i, town.j)
+            if west < b.x_m < east and south < b.y_m < north
+        ]
+        shade = np.zeros(img.shape[:2], np.uint8)
+        for bld in here:
             corners = _rect(bld.x_m, bld.y_m, bld.length_m, bld.width_m, bld.angle_rad)
             shadow = [(x + sx * bld.height_m, y + sy * bld.height_m) for x, y in corners]
             hull = cv2.convexHull(self._poly_px(grid, corners + shadow))
-            cv2.fillConvexPoly(img, hull, (0.12, 0.13, 0.14), cv2.LINE_AA, 4)
+            cv2.fillConvexPoly(shade, hull, 255, cv2.LINE_AA, 4)
+        if here:
+            img *= (1.0 - 0.6 * shade.astype(np.float32) / 255.0)[..., None]
+        for bld in here:
+            corners = _rect(bld.x_m, bld.y_m, bld.length_m, bld.width_m, bld.angle_rad)
             colour = _ROOF_COLOURS[bld.roof]
             cv2.fillConvexPoly(img, self._poly_px(grid, corners), colour, cv2.LINE_AA, 4)
             if bld.roof < 6:  # pitched: the half facing away from the sun is darker
