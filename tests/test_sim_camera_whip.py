@@ -7,6 +7,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
 from sim.camera import CameraConfig, CameraEffects, CameraPose, Renderer, WhipAuthError
+from sim.camera.record import Mp4Writer
 from sim.camera.whip import WhipPublisher
 from sim.world import TargetField, TargetsConfig, World, WorldConfig
 from skyeye.clock import WallClock
@@ -139,13 +141,23 @@ POSE = CameraPose(
 )
 
 
-async def test_frames_and_metadata_reach_a_separate_peer(endpoint: WhipEndpoint) -> None:
+async def test_frames_and_metadata_reach_a_separate_peer(
+    endpoint: WhipEndpoint, tmp_path: Path
+) -> None:
     renderer = _renderer()
-    async with WhipPublisher(
-        renderer, lambda: POSE, url=endpoint.url, token=TOKEN, clock=WallClock(), name="drone-1"
-    ) as publisher:
-        session = await endpoint.frames_from(0, 8)
-        await publisher.wait_streaming()
+    with Mp4Writer(tmp_path / "drone-1.mp4", fps=10.0) as mp4:
+        async with WhipPublisher(
+            renderer,
+            lambda: POSE,
+            url=endpoint.url,
+            token=TOKEN,
+            clock=WallClock(),
+            name="drone-1",
+            record=mp4.write,
+        ) as publisher:
+            session = await endpoint.frames_from(0, 8)
+            await publisher.wait_streaming()
+    assert mp4.frames >= 8  # the same frames went to the file, for offline use
     assert publisher.sessions == 1
     assert endpoint.deleted == ["/whip/session/0"]
     pts = [p for p, _ in session.frames]

@@ -9,6 +9,7 @@ from sim.camera.errors import (
     WhipError,
 )
 from sim.camera.model import CameraConfig, CameraEffects, CameraPose, Intrinsics
+from sim.camera.record import Mp4Writer
 from sim.camera.render import RenderedFrame, Renderer, TargetTruth
 from sim.camera.whip import CameraTrack, PublisherState, WhipPublisher, frame_metadata
 
@@ -21,6 +22,7 @@ __all__ = [
     "CameraTrack",
     "DatasetError",
     "Intrinsics",
+    "Mp4Writer",
     "PoseError",
     "PublisherState",
     "RenderedFrame",

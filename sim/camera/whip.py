@@ -80,8 +80,10 @@ class CameraTrack(VideoStreamTrack):
         fps: float,
         executor: Executor | None = None,
         on_frame: Callable[[RenderedFrame, int], None] | None = None,
+        record: Callable[[RenderedFrame], None] | None = None,
     ) -> None:
         super().__init__()
+        self._record = record
         self._renderer = renderer
         self._pose_source = pose_source
         self._clock = clock
@@ -107,7 +109,7 @@ class CameraTrack(VideoStreamTrack):
         pose = self._pose_source()
         t_s = self._clock.monotonic() - self._t0_s
         loop = asyncio.get_running_loop()
-        rendered = await loop.run_in_executor(self._executor, self._renderer.render, pose, t_s)
+        rendered = await loop.run_in_executor(self._executor, self._render, pose, t_s)
         frame = VideoFrame.from_ndarray(rendered.image_bgr, format="bgr24")
         frame.pts = pts
         frame.time_base = _TIME_BASE
@@ -115,6 +117,12 @@ class CameraTrack(VideoStreamTrack):
         if self._on_frame is not None:
             self._on_frame(rendered, pts)
         return frame
+
+    def _render(self, pose: CameraPose, t_s: float) -> RenderedFrame:
+        rendered = self._renderer.render(pose, t_s)
+        if self._record is not None:  # e.g. Mp4Writer.write: encoding stays off the loop too
+            self._record(rendered)
+        return rendered
 
 
 class PublisherState(enum.Enum):
@@ -154,7 +162,9 @@ class WhipPublisher:
         reconnect_delay_s: float = 1.0,
         max_reconnect_delay_s: float = 10.0,
         request_timeout_s: float = 10.0,
+        record: Callable[[RenderedFrame], None] | None = None,
     ) -> None:
+        self._record = record
         self._renderer = renderer
         self._pose_source = pose_source
         self.url = url
@@ -268,6 +278,7 @@ class WhipPublisher:
                 fps=self._renderer.config.fps,
                 executor=self._executor,
                 on_frame=on_frame,
+                record=self._record,
             )
             pc.addTrack(track)
 
