@@ -102,7 +102,7 @@ class Simulator:
         self.state = SimulatorState.CREATED
         self._start = start or datetime.now(UTC)
         self.clock = SimClock(self, self._start)
-        self._host = host
+        self.host = host
         self._tcp_base_port = tcp_base_port
         self._gcs_udp = gcs_udp
         self._udp_port_step = udp_port_step
@@ -179,7 +179,7 @@ class Simulator:
                 udp = (self._gcs_udp[0], self._gcs_udp[1] + self._udp_port_step * i)
             self.endpoints[spec.id] = VehicleEndpoint(
                 v,
-                host=self._host,
+                host=self.host,
                 tcp_port=tcp,
                 gcs_udp=udp,
                 signing_key=self._signing_keys.get(spec.id),
