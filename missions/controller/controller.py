@@ -341,9 +341,8 @@ class Controller:
             )
             for i in incidents
         ]
-        candidates = self._candidates(exclude=frozenset())
         started = time.perf_counter()
-        decisions = dispatch(requests, candidates)
+        decisions = dispatch(requests, self._candidates(exclude=frozenset()))
         decision_ms = (time.perf_counter() - started) * 1000.0
         now = self._clock.now()
         for incident, decision in zip(incidents, decisions, strict=True):

@@ -81,6 +81,7 @@ class LoopbackVehicle:
         self._tasks: asyncio.TaskGroup | None = None
         self._stop = asyncio.Event()
         self.commands: list[str] = []
+        self._snapshot: VehicleState | None = None
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -110,9 +111,11 @@ class LoopbackVehicle:
     def restore_link(self) -> None:
         self._link_up = True
         self._link_cut_at = None
+        self._snapshot = None
 
     def set_battery(self, pct: float) -> None:
         self._p.battery_pct = pct
+        self._snapshot = None
 
     # ----------------------------------------------------------------- VehicleLink
 
@@ -122,6 +125,12 @@ class LoopbackVehicle:
 
     @property
     def state(self) -> VehicleState:
+        """A snapshot, rebuilt only when something changed (as a fleet link caches it)."""
+        if self._snapshot is None or self._link_cut_at is not None:
+            self._snapshot = self._build_state()
+        return self._snapshot
+
+    def _build_state(self) -> VehicleState:
         p = self._p
         age = 0.0 if self._link_cut_at is None else self._clock.monotonic() - self._link_cut_at
         return VehicleState(
@@ -145,6 +154,7 @@ class LoopbackVehicle:
         )
 
     def _command(self, name: str) -> None:
+        self._snapshot = None
         if not self._link_up:
             raise VehicleCommandError(self._id, name, "link down")
         self.commands.append(name)
@@ -216,6 +226,9 @@ class LoopbackVehicle:
 
     def _step(self, dt: float, now: float) -> None:
         p = self._p
+        if not p.armed and p.ground_speed_m_s == 0.0:
+            return
+        self._snapshot = None
         if not p.armed:
             p.ground_speed_m_s = 0.0
             return
