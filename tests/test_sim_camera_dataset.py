@@ -136,3 +136,15 @@ def test_dataset_command_writes_a_data_set(tmp_path: Path) -> None:
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 1
     assert "not empty" in again.output
+
+
+def test_world_is_centred_on_the_first_base_without_a_world_section(tmp_path: Path) -> None:
+    path = tmp_path / "bases.yaml"
+    path.write_text(
+        "seed: 2\nbases: [{id: a, lat_deg: 51.9, lon_deg: 4.4, alt_amsl_m: 3.0}]\n",
+        encoding="utf-8",
+    )
+    scenario = load_world_scenario(path)
+    assert scenario.world.origin == (51.9, 4.4)
+    assert scenario.world.base_altitude_amsl_m == 3.0
+    assert load_world_scenario(Path("sim/scenarios/demo.yaml")).world is not None

@@ -62,12 +62,20 @@ def load_world_scenario(path: Path) -> WorldScenario:
     if not isinstance(data, dict):
         raise DatasetError(f"scenario {path} is not a YAML mapping")
     mine = {k: data[k] for k in ("seed", "world", "targets", "weather", "cameras") if k in data}
+    bases = data.get("bases")
+    if "world" not in mine and isinstance(bases, list) and bases and isinstance(bases[0], dict):
+        first = bases[0]  # no world section: centre the world on the first base
+        if "lat_deg" in first and "lon_deg" in first:
+            mine["world"] = {
+                "origin": [first["lat_deg"], first["lon_deg"]],
+                "base_altitude_amsl_m": first.get("alt_amsl_m", 0.0),
+            }
     try:
         return WorldScenario.model_validate(mine)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise DatasetError(f"scenario {path}: {where}: {first['msg']}") from None
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"])
+        raise DatasetError(f"scenario {path}: {where}: {error['msg']}") from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -210,6 +210,19 @@ class Renderer:
             truth=tuple(truth),
         )
 
+    def blank(self, pose: CameraPose, t_s: float) -> RenderedFrame:
+        """A dark frame for a pose that cannot be rendered (a lens against the ground)."""
+        k = self.intrinsics
+        image = np.full((k.height_px, k.width_px, 3), 16, dtype=np.uint8)
+        return RenderedFrame(
+            image_bgr=image,
+            pose=pose,
+            intrinsics=k,
+            t_s=t_s,
+            ground_alt_amsl_m=pose.alt_amsl_m,
+            truth=(),
+        )
+
     def _ortho(self, x0: float, y0: float, x1: float, y1: float, level: int) -> Ortho:
         if self._mosaic is not None:
             cached_level, o = self._mosaic

@@ -32,7 +32,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
 from aiortc.mediastreams import MediaStreamError
 from av import VideoFrame
 
-from sim.camera.errors import WhipAuthError, WhipError
+from sim.camera.errors import PoseError, WhipAuthError, WhipError
 from sim.camera.model import CameraPose
 from sim.camera.render import RenderedFrame, Renderer
 from skyeye.clock import Clock
@@ -119,7 +119,11 @@ class CameraTrack(VideoStreamTrack):
         return frame
 
     def _render(self, pose: CameraPose, t_s: float) -> RenderedFrame:
-        rendered = self._renderer.render(pose, t_s)
+        try:
+            rendered = self._renderer.render(pose, t_s)
+        except PoseError as exc:  # e.g. parked below the world's terrain: a blind frame
+            _log.debug("camera pose not renderable, sending a blank frame: %s", exc)
+            rendered = self._renderer.blank(pose, t_s)
         if self._record is not None:  # e.g. Mp4Writer.write: encoding stays off the loop too
             self._record(rendered)
         return rendered

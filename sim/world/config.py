@@ -64,7 +64,7 @@ class WorldConfig(_Model):
         description="Multiplier on the share of road crossings that grow a village or town.",
     )
     relief_m: float = Field(
-        default=60.0, ge=0.0, le=1_000.0, title="Relief", description="Hill amplitude, metres."
+        default=25.0, ge=0.0, le=1_000.0, title="Relief", description="Hill amplitude, metres."
     )
     base_altitude_amsl_m: float = Field(
         default=20.0, title="Base altitude", description="Mean ground height above sea level, m."
