@@ -9,7 +9,7 @@ export function darkMap(id, config) {
   if (config.tile_url) L.tileLayer(config.tile_url, { maxZoom: 19, className: "basemap" }).addTo(map);
   else {
     // No basemap configured: a faint grid keeps scale and motion visible.
-    const grid = L.gridLayer({ tileSize: 128 });
+    const grid = L.gridLayer({ tileSize: 512, keepBuffer: 4 });
     grid.createTile = () => L.DomUtil.create("div", "grid-tile");
     grid.addTo(map);
   }
@@ -75,76 +75,140 @@ DroneLayer.prototype._fitOnce = function (states) {
 };
 
 // One canvas in the overlay pane, redrawn whenever the data or the view changes (at most once a frame).
+// Points are projected once per zoom level and data change (absolute pixels); drawing is
+// batched per colour (a handful of canvas paths for 2,000+ tracks). The canvas covers the
+// view plus a margin and moves with the map, so panning redraws only when the view leaves
+// the drawn area.
+const COVERAGE_LEVELS = 6;
+const MARGIN = 0.25;
+
 export const SkyCanvas = L.Layer.extend({
-  initialize() { this.tracks = []; this.coverage = null; this._queued = false; },
+  initialize() { this.tracks = []; this.coverage = null; this._queued = false; this._zoom = null; this._groups = null; this._cells = null; },
   onAdd(map) {
     this._canvas = L.DomUtil.create("canvas", "leaflet-layer sky-canvas");
     this._canvas.style.pointerEvents = "none";
     map.getPane("overlayPane").appendChild(this._canvas);
-    map.on("move resize zoomend viewreset", this.redraw, this);
+    map.on("move", this._moved, this);
+    map.on("resize zoomend viewreset", this.redraw, this);
     map.on("zoomstart", this._hide, this);
     this.redraw();
   },
+  _moved() {
+    const drawn = this._drawn, view = this._map.getPixelBounds();
+    if (!drawn || view.min.x < drawn.x0 || view.min.y < drawn.y0 || view.max.x > drawn.x1 || view.max.y > drawn.y1) this.redraw();
+  },
   onRemove(map) {
     this._canvas.remove();
-    map.off("move resize zoomend viewreset", this.redraw, this);
+    map.off("move", this._moved, this);
+    map.off("resize zoomend viewreset", this.redraw, this);
     map.off("zoomstart", this._hide, this);
   },
-  setTracks(tracks) { this.tracks = tracks; this.redraw(); },
-  setCoverage(coverage) { this.coverage = coverage; this.redraw(); },
+  setTracks(tracks) { this.tracks = tracks; this._groups = null; this.redraw(); },
+  setCoverage(coverage) { this.coverage = coverage; this._cells = null; this.redraw(); },
   _hide() { this._canvas.style.visibility = "hidden"; },
   redraw() {
     if (this._queued || !this._map) return;
     this._queued = true;
     requestAnimationFrame(() => { this._queued = false; this._draw(); });
   },
+  _project() {
+    const map = this._map, zoom = map.getZoom();
+    if (zoom !== this._zoom) { this._zoom = zoom; this._groups = null; this._cells = null; }
+    if (!this._groups) {
+      const groups = new Map();
+      for (const t of this.tracks) {
+        const color = classColor(t.class_name);
+        let group = groups.get(color);
+        if (!group) groups.set(color, (group = { dots: [], trails: [], labels: [] }));
+        const p = map.project([t.lat_deg, t.lon_deg], zoom);
+        group.dots.push(p.x, p.y);
+        group.labels.push(`${t.class_name} ${t.track_id}`);
+        const trail = new Float64Array(t.trail.length * 2);
+        t.trail.forEach((q, i) => { const r = map.project([q.lat_deg, q.lon_deg], zoom); trail[2 * i] = r.x; trail[2 * i + 1] = r.y; });
+        group.trails.push(trail);
+      }
+      this._groups = groups;
+    }
+    if (!this._cells && this.coverage) {
+      const layer = this.coverage, now = Date.parse(layer.time);
+      const levels = Array.from({ length: COVERAGE_LEVELS + 1 }, () => []);
+      for (const cell of layer.cells) {
+        const ageMin = cell.last_imaged ? (now - Date.parse(cell.last_imaged)) / 60000 : Infinity;
+        const fresh = Math.max(0, 1 - ageMin / 30);
+        const level = fresh > 0 ? 1 + Math.min(COVERAGE_LEVELS - 1, Math.floor(fresh * COVERAGE_LEVELS)) : 0;
+        const p = map.project([cell.lat_deg, cell.lon_deg], zoom);
+        levels[level].push(p.x, p.y);
+      }
+      const metresPerPx = 40075016.686 * Math.cos((map.getCenter().lat * Math.PI) / 180) / 2 ** (zoom + 8);
+      this._cells = { levels, side: Math.max(1, layer.cell_size_m / metresPerPx) };
+    }
+  },
   _draw() {
-    const map = this._map, canvas = this._canvas, size = map.getSize();
+    const map = this._map, canvas = this._canvas, view_size = map.getSize();
+    const pad = view_size.multiplyBy(MARGIN).round(), size = view_size.add(pad.multiplyBy(2));
     const ratio = window.devicePixelRatio || 1;
     if (canvas.width !== size.x * ratio || canvas.height !== size.y * ratio) {
       canvas.width = size.x * ratio; canvas.height = size.y * ratio;
       canvas.style.width = `${size.x}px`; canvas.style.height = `${size.y}px`;
     }
-    L.DomUtil.setPosition(canvas, map.containerPointToLayerPoint([0, 0]));
+    L.DomUtil.setPosition(canvas, map.containerPointToLayerPoint(pad.multiplyBy(-1)));
     canvas.style.visibility = "visible";
+    this._project();
+    const origin = map.getPixelBounds().min.subtract(pad);
+    this._drawn = { x0: origin.x, y0: origin.y, x1: origin.x + size.x, y1: origin.y + size.y };
     const ctx = canvas.getContext("2d");
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.clearRect(0, 0, size.x, size.y);
-    const bounds = map.getBounds().pad(0.1);
-    this._drawCoverage(ctx, map, bounds);
-    this._drawTracks(ctx, map, bounds);
+    ctx.setTransform(ratio, 0, 0, ratio, -origin.x * ratio, -origin.y * ratio);
+    ctx.clearRect(origin.x, origin.y, size.x, size.y);
+    const view = { x0: origin.x - 20, y0: origin.y - 20, x1: origin.x + size.x + 20, y1: origin.y + size.y + 20 };
+    if (this._cells) this._drawCoverage(ctx, view);
+    this._drawTracks(ctx, view);
   },
-  _drawCoverage(ctx, map, bounds) {
-    const layer = this.coverage;
-    if (!layer) return;
-    const now = Date.parse(layer.time);
-    const metresPerPx = 40075016.686 * Math.cos((map.getCenter().lat * Math.PI) / 180) / 2 ** (map.getZoom() + 8);
-    const side = Math.max(1, layer.cell_size_m / metresPerPx);
-    for (const cell of layer.cells) {
-      if (!bounds.contains([cell.lat_deg, cell.lon_deg])) continue;
-      const ageMin = cell.last_imaged ? (now - Date.parse(cell.last_imaged)) / 60000 : Infinity;
-      const fresh = Math.max(0, 1 - ageMin / 30);
-      ctx.fillStyle = fresh > 0 ? `rgba(31,150,80,${0.12 + 0.3 * fresh})` : "rgba(160,30,30,0.22)";
-      const p = map.latLngToContainerPoint([cell.lat_deg, cell.lon_deg]);
-      ctx.fillRect(p.x - side / 2, p.y - side / 2, side, side);
-    }
+  _drawCoverage(ctx, view) {
+    const { levels, side } = this._cells, half = side / 2;
+    levels.forEach((xy, level) => {
+      if (!xy.length) return;
+      ctx.fillStyle = level === 0 ? "rgba(160,30,30,0.22)" : `rgba(31,150,80,${0.12 + (0.3 * level) / COVERAGE_LEVELS})`;
+      ctx.beginPath();
+      for (let i = 0; i < xy.length; i += 2) {
+        const x = xy[i], y = xy[i + 1];
+        if (x < view.x0 || x > view.x1 || y < view.y0 || y > view.y1) continue;
+        ctx.rect(x - half, y - half, side, side);
+      }
+      ctx.fill();
+    });
   },
-  _drawTracks(ctx, map, bounds) {
-    const labels = map.getZoom() >= 15;
+  _drawTracks(ctx, view) {
+    const labels = this._map.getZoom() >= 15;
     ctx.lineWidth = 1.5;
     ctx.font = "11px monospace";
-    for (const t of this.tracks) {
-      if (!bounds.contains([t.lat_deg, t.lon_deg])) continue;
-      const color = classColor(t.class_name);
-      const p = map.latLngToContainerPoint([t.lat_deg, t.lon_deg]);
-      if (t.trail.length) {
-        ctx.strokeStyle = color; ctx.globalAlpha = 0.45; ctx.beginPath();
-        ctx.moveTo(p.x, p.y);
-        for (const q of t.trail) { const r = map.latLngToContainerPoint([q.lat_deg, q.lon_deg]); ctx.lineTo(r.x, r.y); }
-        ctx.stroke(); ctx.globalAlpha = 1;
+    for (const [color, group] of this._groups) {
+      const { dots, trails } = group;
+      ctx.strokeStyle = color; ctx.fillStyle = color;
+      ctx.globalAlpha = 0.45;
+      ctx.beginPath();
+      for (let k = 0; k < trails.length; k += 1) {
+        const x = dots[2 * k], y = dots[2 * k + 1], trail = trails[k];
+        if (x < view.x0 || x > view.x1 || y < view.y0 || y > view.y1 || !trail.length) continue;
+        ctx.moveTo(x, y);
+        for (let i = 0; i < trail.length; i += 2) ctx.lineTo(trail[i], trail[i + 1]);
       }
-      ctx.fillStyle = color; ctx.beginPath(); ctx.arc(p.x, p.y, 4, 0, 2 * Math.PI); ctx.fill();
-      if (labels) ctx.fillText(`${t.class_name} ${t.track_id}`, p.x + 6, p.y - 6);
+      ctx.stroke();
+      ctx.globalAlpha = 1;
+      ctx.beginPath();
+      for (let k = 0; k < dots.length; k += 2) {
+        const x = dots[k], y = dots[k + 1];
+        if (x < view.x0 || x > view.x1 || y < view.y0 || y > view.y1) continue;
+        ctx.moveTo(x + 4, y);
+        ctx.arc(x, y, 4, 0, 2 * Math.PI);
+      }
+      ctx.fill();
+      if (labels) {
+        for (let k = 0; k < dots.length; k += 2) {
+          const x = dots[k], y = dots[k + 1];
+          if (x < view.x0 || x > view.x1 || y < view.y0 || y > view.y1) continue;
+          ctx.fillText(group.labels[k / 2], x + 6, y - 6);
+        }
+      }
     }
   },
 });

@@ -15,13 +15,20 @@ function tile(feed) {
   const node = el("div", { class: "feed-panel", "data-feed": feed.vehicle_id }, video, canvas,
     el("div", { class: "caption" }, el("span", {}, el("b", {}, feed.vehicle_id), " ", stateBox), latency));
   const entry = { node, video, latency, player: null, latencyMs: null };
-  entry.player = new WhepPlayer(video, feed, {
-    onLatency: (ms) => { entry.latencyMs = ms; latency.textContent = `latency ${ms.toFixed(0)} ms`; },
-    onState: (state) => { stateBox.textContent = state === "connected" ? "" : state; },
-  });
+  const play = () => {
+    entry.player = new WhepPlayer(video, feed, {
+      onLatency: (ms) => { entry.latencyMs = ms; latency.textContent = `latency ${ms.toFixed(0)} ms`; },
+      onState: (state) => {
+        stateBox.textContent = state === "connected" ? "" : state;
+        if (state === "failed" || state === "disconnected") { entry.player.stop(); setTimeout(play, 3000); }
+      },
+    });
+    // A feed that is not publishing yet is tried again every few seconds.
+    entry.player.start().catch((error) => { latency.textContent = error.message; entry.player.stop(); setTimeout(play, 3000); });
+  };
   const draw = () => { drawBoxes(canvas, video, detections[feed.vehicle_id]); requestAnimationFrame(draw); };
   requestAnimationFrame(draw);
-  entry.player.start().catch((error) => { latency.textContent = error.message; });
+  play();
   return entry;
 }
 
