@@ -315,11 +315,10 @@ class Simulator:
         if not math.isfinite(seconds) or seconds < 0:
             raise ValueError(f"seconds must be >= 0, got {seconds}")
         n = round(seconds / self.tick_s)
-        for i in range(n):
+        for _ in range(n):
             self._tick()
             self._flush()
-            if i % 20 == 19:
-                await asyncio.sleep(0)  # let sockets deliver what the vehicles sent
+            await asyncio.sleep(0)  # let sockets deliver both ways between ticks
         await asyncio.sleep(0)
 
     async def wait_until(self, time_s: float) -> None:
