@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from sim.camera.cli import register as register_camera_commands
 from sim.errors import SimError
 from sim.scenario import load_scenario
 from sim.simulator import Simulator
@@ -36,6 +37,7 @@ def parse_udp(text: str) -> tuple[str, int]:
 
 @app.callback()
 def run(
+    ctx: typer.Context,
     scenario: Annotated[Path, typer.Option(help="Scenario YAML file.")] = Path(
         "sim/scenarios/demo.yaml"
     ),
@@ -54,7 +56,9 @@ def run(
         float | None, typer.Option(min=0.0, help="Stop after this many wall seconds.")
     ] = None,
 ) -> None:
-    """Run the vehicles of SCENARIO until interrupted."""
+    """Run the vehicles of SCENARIO until interrupted (or run a sub-command)."""
+    if ctx.invoked_subcommand is not None:
+        return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     gcs_udp = parse_udp(gcs) if gcs else None
     try:
@@ -72,6 +76,9 @@ def run(
     except (SimError, ValueError) as exc:
         _console.print(f"[red]✗[/red] {exc}")
         raise typer.Exit(code=1) from None
+
+
+register_camera_commands(app)
 
 
 async def _serve(sim: Simulator, duration: float | None) -> None:
