@@ -154,3 +154,108 @@ async def test_the_simulators_shipped_failsafes_off_are_refused(tmp_path: Path) 
             await ctl.launch(mission.mission_id, actor="pilot:anna")
         assert "ground-station loss failsafe, battery failsafe, geofence off" in str(raised.value)
         assert not f.fleet.vehicle("drone-1").state.armed
+
+
+async def test_two_simultaneous_incidents_with_three_drones_in_the_simulator(
+    tmp_path: Path,
+) -> None:
+    north, south = incident("north", 1500.0), incident("south", -1200.0)
+    async with flying(tmp_path, "drone-1", "drone-2", "drone-3") as f, f.controller() as ctl:
+        decisions = await ctl.dispatch([north, south], actor="dispatcher:ops")
+        chosen = [d.vehicle_id for d in decisions]
+        assert None not in chosen
+        assert len(set(chosen)) == 2
+        for target in (north, south):
+            mission = ctl.mission_for_incident(target.incident_id)
+            assert mission is not None
+            await ctl.wait_for(mission.mission_id, [S.ON_STATION], timeout_s=300)
+        spare = ({"drone-1", "drone-2", "drone-3"} - set(chosen)).pop()
+        states = {v: f.fleet.vehicle(v).state for v in ("drone-1", "drone-2", "drone-3")}
+    assert not states[spare].armed
+    for decision, target in zip(decisions, (north, south), strict=True):
+        assert decision.vehicle_id is not None
+        assert distance_m(states[decision.vehicle_id], target) < 110
+
+
+async def test_link_cut_mid_mission_in_the_simulator(tmp_path: Path) -> None:
+    target = incident("cut", 800.0)
+    async with flying(tmp_path, "drone-1", "drone-2") as f, f.controller() as ctl:
+        (decision,) = await ctl.dispatch([target], actor="dispatcher:ops")
+        mission = ctl.mission_for_incident("cut")
+        assert mission is not None
+        assert decision.vehicle_id is not None
+        await ctl.wait_for(mission.mission_id, [S.ON_STATION], timeout_s=300)
+        f.sim.faults(decision.vehicle_id).cut(4.0)  # wall seconds; shorter than FS_GCS_TIMEOUT
+        failed = await ctl.wait_for(mission.mission_id, [S.FAILED], timeout_s=600)
+        relief = ctl.mission_for_incident("cut")
+        assert relief is not None
+        await ctl.wait_for(relief.mission_id, [S.ON_STATION], timeout_s=300)
+        history = await f.store.transitions(mission.mission_id)
+    assert failed.state is S.FAILED
+    assert relief.vehicle_id != decision.vehicle_id
+    assert history[-1].cause.startswith("link lost for")
+    assert f"work handed to mission {relief.mission_id}" in history[-1].cause
+
+
+async def test_controller_restarted_mid_mission_in_the_simulator(tmp_path: Path) -> None:
+    target = incident("restart", 2000.0)
+    async with flying(tmp_path, "drone-1") as f:
+        async with f.controller() as first:
+            await first.dispatch([target], actor="dispatcher:ops")
+            mission = first.mission_for_incident("restart")
+            assert mission is not None
+            await first.wait_for(mission.mission_id, [S.EN_ROUTE], timeout_s=120)
+        entries_before = len(await f.store.audit_log())
+        assert f.fleet.vehicle("drone-1").state.mode == "AUTO"
+        async with f.controller() as second:
+            await second.wait_for(mission.mission_id, [S.ON_STATION], timeout_s=400)
+        after = (await f.store.audit_log())[entries_before:]
+        history = await f.store.transitions(mission.mission_id)
+    assert [(e.actor, e.action) for e in after] == [("controller", "reattach")]
+    assert [t.to_state for t in history].count(S.LAUNCHING) == 1
+    assert history[-1].to_state is S.ON_STATION
+
+
+async def test_pilot_abort_in_the_simulator(tmp_path: Path) -> None:
+    lat, lon = BASE[0] + 2000.0 / M_PER_DEG_LAT, BASE[1]
+    plan = FlightPlan(
+        items=(
+            PlanItem(kind=PlanItemKind.TAKEOFF, alt_rel_m=40),
+            PlanItem(kind=PlanItemKind.WAYPOINT, lat_deg=lat, lon_deg=lon, alt_rel_m=40),
+            PlanItem(kind=PlanItemKind.RTL),
+        ),
+        fence=FenceSpec(radius_m=5000, alt_max_m=120),
+    )
+    async with flying(tmp_path, "drone-1") as f, f.controller() as ctl:
+        mission = await ctl.create_mission(
+            MissionType.PATROL, plan, vehicle_id="drone-1", actor="pilot:anna"
+        )
+        await ctl.approve(mission.mission_id, actor="sergeant:bo")
+        await ctl.launch(mission.mission_id, actor="pilot:anna")
+        await f.sim.clock.sleep(20.0)
+        aborted = await ctl.abort(mission.mission_id, actor="pilot:anna")
+        state = f.fleet.vehicle("drone-1").state
+        history = await f.store.transitions(mission.mission_id)
+    assert aborted.state is S.ABORTED
+    assert state.mode == "RTL"
+    assert history[-1].cause == "aborted by pilot:anna; RTL commanded"
+
+
+async def test_battery_handoff_during_overwatch_in_the_simulator(tmp_path: Path) -> None:
+    target = incident("watch", 1000.0)
+    async with flying(tmp_path, "drone-1", "drone-2") as f, f.controller() as ctl:
+        (decision,) = await ctl.dispatch([target], actor="dispatcher:ops")
+        assert decision.vehicle_id is not None
+        first = ctl.mission_for_incident("watch")
+        assert first is not None
+        await ctl.wait_for(first.mission_id, [S.ON_STATION], timeout_s=300)
+        f.sim.vehicle(decision.vehicle_id).drain_battery(0.7)
+        await ctl.wait_for(first.mission_id, [S.RETURNING], timeout_s=600)
+        first_history = await f.store.transitions(first.mission_id)
+        (relief,) = [m for m in ctl.list_missions() if m.mission_type == MissionType.RELIEF]
+        relief_id = relief.mission_id
+        relief_history = await f.store.transitions(relief_id)
+    assert relief.vehicle_id != decision.vehicle_id
+    assert first_history[-1].cause == f"relieved by mission {relief_id}, now on station"
+    relief_on_station = next(t.at for t in relief_history if t.to_state is S.ON_STATION)
+    assert first_history[-1].at >= relief_on_station
