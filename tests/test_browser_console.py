@@ -49,7 +49,13 @@ from missions.store import MissionStore
 from skyeye import topics
 from skyeye.bus import Bus, BusSettings
 from skyeye.clock import ScaledClock
-from skyeye.contracts import Detection, DetectionBatch, GeoPoint
+from skyeye.contracts import (
+    Detection,
+    DetectionBatch,
+    GeoPoint,
+    VehicleEvent,
+    VehicleEventKind,
+)
 from vision.hub import HubSettings, MediaHub
 from vision.metadata import FrameMetadata
 from vision.webrtc import PublishedFrame, WhipPublisher
@@ -285,6 +291,18 @@ async def test_drones_move_and_a_raised_incident_gets_the_nearest_drone(live: Wo
     page = await live.page_as(Role.COMMANDER, "commander")
     await expect(page.locator('[data-vehicle="drone-1"]').first).to_be_visible()
     await expect(page.locator('[data-vehicle="drone-2"]').first).to_be_visible()
+    failsafe = VehicleEvent(
+        vehicle_id="drone-2",
+        time=datetime.now(UTC),
+        kind=VehicleEventKind.FAILSAFE,
+        detail="GCS failsafe: RTL",
+    )
+    await live.bus.publish(topics.vehicle_event("drone-2"), failsafe)
+    banner = page.locator(".alert", has_text="drone-2: FAILSAFE GCS failsafe: RTL")
+    await expect(banner).to_be_visible()
+    await page.screenshot(path=ARTIFACTS / "console-map-failsafe-alert.png")
+    await banner.get_by_role("button", name="Acknowledge").click()
+    await expect(banner).to_have_count(0)
     target = offset(1500.0, 400.0)
     await click_at(page, *target)
     await page.select_option("#raise [name=category]", "burglary")
@@ -420,3 +438,12 @@ async def test_video_wall_plays_a_feed_with_boxes_and_latency(live: World) -> No
             " for (let i = 3; i < d.length; i += 4) if (d[i] > 0) return true; return false; })()"
         )
         await page.screenshot(path=ARTIFACTS / "console-video-wall.png")
+        await page.goto(f"{live.url}/map")
+        await page.locator('.drone-icon[data-vehicle="drone-1"]').click()
+        await page.wait_for_function(
+            "(() => { const v = document.getElementById('feed-video');"
+            " return v !== null && v.currentTime > 0.5; })()",
+            timeout=30_000,
+        )
+        await expect(page.locator("#feed .caption")).to_contain_text("ms")
+        await page.screenshot(path=ARTIFACTS / "console-map-feed.png")

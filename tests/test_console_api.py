@@ -32,7 +32,7 @@ from missions.console import (
 from missions.console.loopback import LoopbackControl, LoopbackPlanner
 from skyeye import topics
 from skyeye.bus import Bus, BusSettings
-from skyeye.clock import WallClock
+from skyeye.clock import ScaledClock, WallClock
 from skyeye.contracts import (
     CoverageCell,
     CoverageLayer,
@@ -526,6 +526,11 @@ async def test_pilot_previews_approves_launches_and_aborts_with_confirmation(
     assert created.status_code == 201
     mission_id = created.json()["mission_id"]
     assert created.json()["state"] == "planned"
+    path = await harness.http.get(f"/api/missions/{mission_id}/path", headers=pilot)
+    assert path.json() == plan["path"]
+    assert len(path.json()) == len(area) + 3  # from the drone, round the area, back
+    unknown_path = await harness.http.get("/api/missions/m-none/path", headers=pilot)
+    assert unknown_path.status_code == 404
     reused = await harness.http.post(
         "/api/missions", json={"preview_id": plan["preview_id"]}, headers=pilot
     )
@@ -614,3 +619,23 @@ async def test_without_a_controller_commands_answer_503(mqtt_url: str, tmp_path:
             assert response.status_code == 503
             assert "no mission controller" in response.json()["detail"]
             assert (await http.get("/api/planners", headers=pilot)).status_code == 503
+
+
+async def test_tokens_expire_in_real_time_when_the_simulation_runs_faster(
+    mqtt_url: str, tmp_path: Path
+) -> None:
+    clock = ScaledClock(10_000.0)
+    async with Bus(BusSettings(url=mqtt_url), clock=clock) as bus:
+        app = create_app(
+            settings_for(tmp_path, token_ttl_s=60.0),
+            bus=bus,
+            clock=clock,
+            initial_users=[("viewer", password(Role.VIEWER), Role.VIEWER)],
+        )
+        async with ConsoleServer(app) as server, httpx.AsyncClient(base_url=server.url) as http:
+            login = await http.post(
+                "/api/auth/token", json={"username": "viewer", "password": password(Role.VIEWER)}
+            )
+            viewer = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            await asyncio.sleep(0.05)  # 500 simulated seconds: far past a simulated 60 s
+            assert (await http.get("/api/vehicles", headers=viewer)).status_code == 200

@@ -24,7 +24,7 @@ from missions.console.ports import ControlRefusedError, MissionControl, Planner,
 from missions.console.settings import ConsoleSettings
 from missions.console.store import ConsoleStore
 from skyeye.bus import Bus
-from skyeye.clock import Clock
+from skyeye.clock import Clock, WallClock
 
 __all__ = ["ConsoleContext", "console_of"]
 
@@ -45,6 +45,8 @@ class ConsoleContext:
     control: MissionControl | None
     planner: Planner | None
     control_errors: tuple[type[Exception], ...]
+    # Tokens live in real time even when the simulation runs faster than it.
+    auth_clock: Clock = field(default_factory=WallClock)
     previews: collections.OrderedDict[str, tuple[PlanPreview, PlanProposal]] = field(
         default_factory=collections.OrderedDict
     )
@@ -61,7 +63,7 @@ class ConsoleContext:
             await self.audit(username, "log_in", "console", "refused", "account disabled")
             raise NotAuthenticatedError(f"the account {username!r} is disabled")
         principal = Principal(username=username, role=user.role)
-        expires_at = self.clock.now() + timedelta(seconds=self.settings.token_ttl_s)
+        expires_at = self.auth_clock.now() + timedelta(seconds=self.settings.token_ttl_s)
         token = self.signer.issue(principal, expires_at=expires_at)
         await self.audit(principal.actor, "log_in", "console", "ok")
         return TokenResponse(
@@ -71,7 +73,7 @@ class ConsoleContext:
     def principal_of(self, token: str | None) -> Principal:
         if not token:
             raise NotAuthenticatedError("log in first: send 'Authorization: Bearer <token>'")
-        claims = self.signer.check(token, now=self.clock.now())
+        claims = self.signer.check(token, now=self.auth_clock.now())
         user = self.store.user(claims.username)
         if user is None or user.disabled:
             raise NotAuthenticatedError(f"the account {claims.username!r} no longer exists")
