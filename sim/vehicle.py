@@ -300,6 +300,11 @@ class SimVehicle:
         return lat, lon, self.home_alt_amsl_m
 
     @property
+    def mission_complete(self) -> bool:
+        """AUTO ran past the mission's last item (MISSION_CURRENT reports it completed)."""
+        return self._mission_complete
+
+    @property
     def on_ground(self) -> bool:
         return self.air.up_m <= self.air.ground_up_m + 0.05
 
