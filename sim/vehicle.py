@@ -1050,6 +1050,11 @@ class SimVehicle:
             return
         handler(self, msg)
 
+    @property
+    def gcs_heard(self) -> bool:
+        """Whether a heartbeat from MAV_GCS_SYSID has been heard (arms the GCS failsafe)."""
+        return self._gcs_last_hb is not None
+
     def _on_heartbeat(self, msg: Any) -> None:
         if msg.get_srcSystem() != int(self.params["MAV_GCS_SYSID"]):
             return
