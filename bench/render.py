@@ -107,9 +107,9 @@ def main() -> None:
     wall0 = time.monotonic()
     world = World(WorldConfig(origin=ORIGIN), seed=1)
     targets = TargetField(world, TargetsConfig())
-    small = fps_per_core(world, targets, 640, 360, 150)
-    large = fps_per_core(world, targets, 1280, 720, 60)
-    memory = memory_after_flight(50_000.0, 1_000.0)
+    small = fps_per_core(world, targets, 640, 360, 100)
+    large = fps_per_core(world, targets, 1280, 720, 40)
+    memory = memory_after_flight(50_000.0, 1_250.0)
     results = {
         "fps_per_core_640x360_nadir": small["nadir"],
         "fps_per_core_640x360_oblique": small["oblique"],

@@ -42,7 +42,7 @@ def scenario(tmp_path: Path) -> WorldScenario:
 
 def test_labels_match_rendered_pixels(scenario: WorldScenario, tmp_path: Path) -> None:
     out = tmp_path / "ds"
-    report = write_dataset(scenario, frames=8, out_dir=out, radius_m=2_500.0, image_format="png")
+    report = write_dataset(scenario, frames=6, out_dir=out, radius_m=2_500.0, image_format="png")
     data = yaml.safe_load((out / "data.yaml").read_text())
     assert data["names"] == {
         0: "car",
@@ -53,7 +53,7 @@ def test_labels_match_rendered_pixels(scenario: WorldScenario, tmp_path: Path) -
         5: "person",
         6: "boat",
     }
-    assert sum(report.frames.values()) == 8
+    assert sum(report.frames.values()) == 6
     assert sum(report.labels.values()) > 0
     camera = scenario.cameras["gimbal"]
     world = World(scenario.world, seed=scenario.seed, weather=scenario.weather)

@@ -10,6 +10,7 @@ from sim.world.config import (
     WorldConfig,
 )
 from sim.world.errors import OutOfWorldError, TileRequestError, WorldConfigError, WorldError
+from sim.world.events import IncidentReportEvent, ScriptedEvents, parse_events
 from sim.world.geo import GeoFrame
 from sim.world.targets import CLASSES, TargetField, TargetState
 from sim.world.tiles import render_xyz_tile, tiles_router
@@ -21,9 +22,11 @@ __all__ = [
     "DensityConfig",
     "FleeingVehicleActor",
     "GeoFrame",
+    "IncidentReportEvent",
     "LoneActor",
     "Ortho",
     "OutOfWorldError",
+    "ScriptedEvents",
     "TargetField",
     "TargetState",
     "TargetsConfig",
@@ -33,6 +36,7 @@ __all__ = [
     "WorldConfig",
     "WorldConfigError",
     "WorldError",
+    "parse_events",
     "render_xyz_tile",
     "tiles_router",
 ]

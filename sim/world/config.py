@@ -15,6 +15,7 @@ __all__ = [
     "CrowdActor",
     "DensityConfig",
     "FleeingVehicleActor",
+    "LatLon",
     "LoneActor",
     "TargetClass",
     "TargetsConfig",

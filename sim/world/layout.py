@@ -79,7 +79,7 @@ class Layout:
         self._seed = seed
         self._town_density = town_density
         self.town = functools.lru_cache(maxsize=4096)(self._town)
-        self.buildings = functools.lru_cache(maxsize=256)(self._buildings)
+        self.buildings = functools.lru_cache(maxsize=64)(self._buildings)
         self.node = functools.lru_cache(maxsize=65_536)(self._node)
 
     def _h(self, i: int, j: int, salt: int) -> float:

@@ -125,7 +125,7 @@ class TargetField:
     def __init__(self, world: World, config: TargetsConfig) -> None:
         self.world = world
         self.config = config
-        self._cell = functools.lru_cache(maxsize=256)(self._grow_cell)
+        self._cell = functools.lru_cache(maxsize=48)(self._grow_cell)
         self._actors = self._script_actors()
 
     def _rng(self, *key: int) -> np.random.Generator:
@@ -300,6 +300,22 @@ class TargetField:
         return out
 
     # --- queries ----------------------------------------------------------------------------
+
+    @property
+    def actor_ids(self) -> set[str]:
+        """Ids of the scripted actors (a crowd's people are ``{crowd}-{n}``)."""
+        return {a.id for a in self.config.actors}
+
+    def actor_position(self, actor_id: str, t_s: float) -> tuple[float, float]:
+        """(lat, lon) of a scripted actor at ``t_s``; a crowd's is its centre."""
+        for actor in self.config.actors:
+            if actor.id == actor_id and isinstance(actor, CrowdActor):
+                return actor.center
+        for body, path, start in self._actors:
+            if body.target_id == actor_id:
+                state = self._state(body, path, max(0.0, t_s - start))
+                return self.world.frame.to_latlon(state.x_m, state.y_m)
+        raise KeyError(actor_id)
 
     def near(self, x_m: float, y_m: float, radius_m: float, t_s: float) -> list[TargetState]:
         """Every target within ``radius_m`` of a world point at scenario time ``t_s``."""
