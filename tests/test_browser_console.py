@@ -211,7 +211,7 @@ async def world(mqtt_url: str, tmp_path: Path) -> AsyncIterator[World]:
             control=controller,
             planner=RoutePlanner(),
             control_errors=(ControllerError,),
-            video_router=hub.router,
+            routers=[hub.router],
             initial_users=[(r.value, password(r), r) for r in Role],
         )
         server = await stack.enter_async_context(ConsoleServer(app))
@@ -328,6 +328,15 @@ async def test_drones_move_and_a_raised_incident_gets_the_nearest_drone(live: Wo
     assert await distance_on_map() < 250.0
     await expect(page.locator("#missions tbody")).to_contain_text("first_response")
     await expect(page.locator("#incidents tbody")).to_contain_text("dispatched")
+    (mission,) = live.controller.list_missions()
+    path = await page.evaluate(
+        "async (id) => { const t = JSON.parse(sessionStorage.getItem('skyeye.token'));"
+        " const r = await fetch(`/api/missions/${id}/path`,"
+        " { headers: { Authorization: `Bearer ${t.access_token}` } }); return r.json(); }",
+        mission.mission_id,
+    )
+    # the incident lies where the click landed: within a pixel (≈ 10 m at this zoom) of target
+    assert any(distance_m((lat, lon), target) < 25.0 for lat, lon in path)
     await page.screenshot(path=ARTIFACTS / "console-map-on-scene.png")
 
 

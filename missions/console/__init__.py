@@ -5,7 +5,7 @@
     app = create_app(
         ConsoleSettings(token_secret=SecretStr(key), database_url="sqlite+aiosqlite:///c.db"),
         bus=bus, clock=clock, control=controller, planner=planner,
-        control_errors=(ControllerError,), video_router=vision.router,
+        control_errors=(ControllerError,), routers=[vision.router],
         initial_users=[("admin", password, Role.ADMIN)],
     )
     async with ConsoleServer(app, port=0) as server:

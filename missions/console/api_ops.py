@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Annotated
 
@@ -23,6 +24,7 @@ from missions.console.models import (
     PlanPreviewRequest,
     RaiseIncidentRequest,
 )
+from missions.console.ports import PlanSource
 from skyeye import topics
 from skyeye.contracts import (
     CoverageLayer,
@@ -34,6 +36,8 @@ from skyeye.contracts import (
 )
 
 __all__ = ["router"]
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api")
 
@@ -257,9 +261,28 @@ async def mission_path(
     mission_id: Ident, viewer: Viewer, console: Console
 ) -> list[tuple[float, float]]:
     path = console.mission_paths.get(mission_id)
+    if path is None and isinstance(console.control, PlanSource):
+        path = _path_of(console.control, mission_id)
     if path is None:
-        raise NotFoundError(f"no path planned in this console for mission {mission_id!r}")
+        raise NotFoundError(f"no known path for mission {mission_id!r}")
     return list(path)
+
+
+def _path_of(control: PlanSource, mission_id: str) -> tuple[tuple[float, float], ...] | None:
+    """Waypoints of the controller's plan; items without a position (take-off, RTL) skipped."""
+    try:
+        items = control.plan(mission_id).items
+    except LookupError:
+        return None
+    except Exception as exc:  # the controller's own "unknown mission" error
+        logger.info("no plan for mission %s: %s", mission_id, exc)
+        return None
+    points = tuple(
+        (float(item.lat_deg), float(item.lon_deg))
+        for item in items
+        if getattr(item, "lat_deg", 0.0) or getattr(item, "lon_deg", 0.0)
+    )
+    return points or None
 
 
 @router.post("/missions/{mission_id}/{action}", tags=["missions"], summary="Command a mission")

@@ -58,10 +58,14 @@ def create_app(
     control: MissionControl | None = None,
     planner: Planner | None = None,
     control_errors: Sequence[type[Exception]] = (),
-    video_router: APIRouter | None = None,
+    routers: Sequence[APIRouter] = (),
     initial_users: Sequence[InitialUser] = (),
 ) -> FastAPI:
-    """Build the console; ``control_errors`` are the controller's refusals (answered 409)."""
+    """Build the console.
+
+    ``control_errors`` are the controller's refusals (answered 409); ``routers`` are served
+    by the same app (the video hub's WHIP/WHEP, the simulator's basemap tiles).
+    """
     if not (settings.leaflet_dir / "leaflet.js").is_file():
         raise ConsoleSetupError(
             f"Leaflet is not installed at {settings.leaflet_dir}: "
@@ -108,8 +112,8 @@ def create_app(
     app.add_exception_handler(ConsoleError, _console_error)  # type: ignore[arg-type]
     app.include_router(api_admin.router)
     app.include_router(api_ops.router)
-    if video_router is not None:
-        app.include_router(video_router)
+    for router in routers:  # WHIP/WHEP of the video hub, the simulator's basemap tiles
+        app.include_router(router)
     app.add_api_websocket_route("/ws", _live_socket)
     _add_pages(app)
     app.mount("/static/vendor/leaflet", StaticFiles(directory=settings.leaflet_dir), name="leaflet")

@@ -3,8 +3,9 @@
 It serves the app on ``console.host:console.port`` (0: a free port) and wires in what
 earlier parts left in ``context.services``: ``controller`` (the mission controller),
 ``planner``, ``vision`` (whose ``router`` carries WHIP/WHEP) with ``whep_view_token``, and
-``tile_url`` (the simulator's basemap). In the demo it creates one user per role with a
-fresh password and announces them; tokens are signed with a key made for this run.
+``tiles_router`` with ``tile_url`` (the simulator's basemap, e.g. ``/tiles/{z}/{x}/{y}.png``).
+In the demo it creates one user per role with a fresh password and announces them; tokens
+are signed with a key made for this run.
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ async def console_part(context: AppContext) -> AsyncIterator[ConsoleServer]:
     if context.mode == "demo":
         users = [(role.value, secrets.token_urlsafe(9), role) for role in Role]
     controller = services.get("controller")
-    vision = services.get("vision")
+    routers = [services[key].router for key in ("vision",) if key in services]
+    if "tiles_router" in services:
+        routers.append(services["tiles_router"])
     app = create_app(
         settings,
         bus=context.bus,
@@ -56,7 +59,7 @@ async def console_part(context: AppContext) -> AsyncIterator[ConsoleServer]:
         control=controller,
         planner=services.get("planner"),
         control_errors=_control_errors(controller),
-        video_router=None if vision is None else vision.router,
+        routers=routers,
         initial_users=users,
     )
     async with ConsoleServer(app, host=config.console.host, port=config.console.port) as server:

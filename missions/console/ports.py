@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from skyeye.contracts import Incident, MissionStatus
 from skyeye.topics import Topic
@@ -19,6 +19,7 @@ __all__ = [
     "DecisionLike",
     "MissionControl",
     "PlanProposal",
+    "PlanSource",
     "Planner",
     "Publisher",
 ]
@@ -70,6 +71,13 @@ class MissionControl(Protocol):
     async def dispatch(
         self, incidents: Sequence[Incident], *, actor: str
     ) -> Sequence[DecisionLike]: ...
+
+
+@runtime_checkable
+class PlanSource(Protocol):
+    """A controller that can show a mission's plan (items with ``lat_deg``/``lon_deg``)."""
+
+    def plan(self, mission_id: str) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
