@@ -15,8 +15,16 @@ import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
-from sim.camera import CameraConfig, CameraEffects, CameraPose, Renderer, WhipAuthError
+from sim.camera import (
+    CameraConfig,
+    CameraConfigError,
+    CameraEffects,
+    CameraPose,
+    Renderer,
+    WhipAuthError,
+)
 from sim.camera.record import Mp4Writer
+from sim.camera.streams import CameraStreams
 from sim.camera.whip import WhipPublisher
 from sim.world import TargetField, TargetsConfig, World, WorldConfig
 from skyeye.clock import WallClock
@@ -39,6 +47,7 @@ class WhipEndpoint:
     url: str = ""
     sessions: list[Session] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    posted: list[str] = field(default_factory=list)
     refused: int = 0
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -54,6 +63,7 @@ class WhipEndpoint:
             self.refused += 1
             await self._respond(writer, "401 Unauthorized", {}, b"")
         elif method == "POST" and headers.get("content-type") == "application/sdp":
+            self.posted.append(path)
             answer = await self._answer(body.decode())
             location = f"/whip/session/{len(self.sessions) - 1}"
             await self._respond(
@@ -218,3 +228,54 @@ async def test_a_refused_token_is_a_clear_error(endpoint: WhipEndpoint) -> None:
     assert info.value.status == 401
     assert endpoint.refused == 1
     assert endpoint.sessions == []
+
+
+class Fleet:
+    def __init__(self) -> None:
+        self.poses = {
+            "drone-1": POSE,
+            "drone-2": CameraPose(lat_deg=52.003, lon_deg=5.0, alt_amsl_m=90.0),
+        }
+
+    def vehicle(self, vehicle_id: str) -> Fleet.Vehicle:
+        return Fleet.Vehicle(self.poses[vehicle_id])
+
+    @dataclass(frozen=True)
+    class Vehicle:
+        reported: CameraPose
+
+        def pose(self) -> CameraPose:
+            return self.reported
+
+
+async def test_camera_streams_publish_every_vehicle(endpoint: WhipEndpoint, tmp_path: Path) -> None:
+    world = World(WorldConfig(origin=(52.0, 5.0), relief_m=20.0), seed=3)
+    base = endpoint.url.rsplit("/", 1)[0]
+    async with CameraStreams(
+        world=world,
+        targets=TargetField(world, TargetsConfig()),
+        vehicles=Fleet(),
+        vehicle_ids=["drone-1", "drone-2"],
+        camera=CameraConfig(hfov_deg=60.0, fps=5.0, width_px=320, height_px=180),
+        url_template=base + "/{vehicle_id}",
+        token=TOKEN,
+        clock=WallClock(),
+        record_dir=tmp_path,
+    ) as streams:
+        await endpoint.frames_from(0, 3)
+        await endpoint.frames_from(1, 3)
+        assert set(streams.publishers) == {"drone-1", "drone-2"}
+    assert sorted(endpoint.posted) == ["/whip/drone-1", "/whip/drone-2"]
+    clips = await asyncio.to_thread(lambda: sorted(p.name for p in tmp_path.glob("*.mp4")))
+    assert clips == ["drone-1.mp4", "drone-2.mp4"]
+    with pytest.raises(CameraConfigError, match="vehicle_id"):
+        CameraStreams(
+            world=world,
+            targets=None,
+            vehicles=Fleet(),
+            vehicle_ids=["drone-1"],
+            camera=CameraConfig(hfov_deg=60.0),
+            url_template=base,
+            token=None,
+            clock=WallClock(),
+        )

@@ -11,6 +11,7 @@ from sim.camera.errors import (
 from sim.camera.model import CameraConfig, CameraEffects, CameraPose, Intrinsics
 from sim.camera.record import Mp4Writer
 from sim.camera.render import RenderedFrame, Renderer, TargetTruth
+from sim.camera.streams import CameraStreams
 from sim.camera.whip import CameraTrack, PublisherState, WhipPublisher, frame_metadata
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "CameraEffects",
     "CameraError",
     "CameraPose",
+    "CameraStreams",
     "CameraTrack",
     "DatasetError",
     "Intrinsics",
