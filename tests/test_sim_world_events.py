@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from sim.world import TargetField, TargetsConfig, World, WorldConfig, WorldConfigError
 from sim.world.events import ScriptedEvents, parse_events
+from sim.world.truth import truth_step
 from skyeye.contracts import Priority, ReportSource
 
 START = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -19,7 +22,11 @@ def _targets() -> TargetField:
         world,
         TargetsConfig.model_validate(
             {
-                "density": {"vehicles_per_road_km": 0, "people_per_town_hectare": 0},
+                "density": {
+                    "vehicles_per_road_km": 0,
+                    "people_per_town_hectare": 0,
+                    "boats_per_water_km2": 0,
+                },
                 "actors": [
                     {
                         "kind": "fleeing_vehicle",
@@ -87,3 +94,18 @@ def test_bad_events_are_refused_with_their_key() -> None:
     )
     with pytest.raises(WorldConfigError, match="ghost"):
         ScriptedEvents(events, _targets(), START)
+
+
+def test_truth_steps_list_every_target_once_where_it_is(tmp_path: Path) -> None:
+    targets = _targets()
+    with (tmp_path / "truth.jsonl").open("w") as out:
+        for t in (0.0, 10.0):
+            truth_step(targets, t, [(52.0, 5.0), (52.0, 5.0005)], 500.0, time=START, out=out)
+    first, second = (
+        json.loads(line) for line in (tmp_path / "truth.jsonl").read_text().splitlines()
+    )
+    assert [r["id"] for r in first["targets"]] == ["suspect"]
+    assert first["time"] == "2026-05-01T12:00:00Z"
+    assert first["targets"][0]["lon_deg"] == pytest.approx(5.0)
+    assert second["targets"][0]["lon_deg"] > 5.0
+    assert second["targets"][0]["speed_m_s"] == 20.0

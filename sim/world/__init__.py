@@ -14,6 +14,7 @@ from sim.world.events import IncidentReportEvent, ScriptedEvents, parse_events
 from sim.world.geo import GeoFrame
 from sim.world.targets import CLASSES, TargetField, TargetState
 from sim.world.tiles import render_xyz_tile, tiles_router
+from sim.world.truth import truth_step
 from sim.world.world import Ortho, World
 
 __all__ = [
@@ -39,4 +40,5 @@ __all__ = [
     "parse_events",
     "render_xyz_tile",
     "tiles_router",
+    "truth_step",
 ]
