@@ -21,6 +21,7 @@ from skyeye.contracts import Incident, Priority
 PLAN = FlightPlan(
     items=(
         PlanItem(kind=PlanItemKind.TAKEOFF, alt_rel_m=60),
+        PlanItem(kind=PlanItemKind.SPEED, speed_m_s=15),
         PlanItem(kind=PlanItemKind.WAYPOINT, lat_deg=52.0123456, lon_deg=5.0654321, alt_rel_m=60),
         PlanItem(kind=PlanItemKind.ROI, lat_deg=52.02, lon_deg=5.07),
         PlanItem(kind=PlanItemKind.ORBIT, lat_deg=52.02, lon_deg=5.07, alt_rel_m=60, radius_m=80),
@@ -35,12 +36,14 @@ def test_items_follow_ardupilot_conventions() -> None:
     assert [i.command for i in items] == [
         mavlink.MAV_CMD_NAV_WAYPOINT,  # home placeholder, overwritten by the autopilot
         mavlink.MAV_CMD_NAV_TAKEOFF,
+        mavlink.MAV_CMD_DO_CHANGE_SPEED,
         mavlink.MAV_CMD_NAV_WAYPOINT,
         mavlink.MAV_CMD_DO_SET_ROI_LOCATION,
         mavlink.MAV_CMD_NAV_LOITER_TURNS,
         mavlink.MAV_CMD_NAV_RETURN_TO_LAUNCH,
     ]
-    orbit = items[4]
+    speed, orbit = items[2], items[5]
+    assert (speed.param1, speed.param2) == (1.0, 15.0)
     assert (orbit.param1, orbit.param3, orbit.z) == (ORBIT_TURNS, 80.0, 60.0)
     assert (orbit.x, orbit.y) == (520_200_000, 50_700_000)
 

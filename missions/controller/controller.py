@@ -410,6 +410,8 @@ class Controller:
         items: list[PlanItem] = []
         if not airborne:
             items.append(PlanItem(kind=PlanItemKind.TAKEOFF, alt_rel_m=targets[0].alt_rel_m))
+        cruise = self._profile_for(vehicle_id).cruise_speed_m_s
+        items.append(PlanItem(kind=PlanItemKind.SPEED, speed_m_s=cruise))
         for target in targets:
             if target.kind is PlanItemKind.ORBIT:
                 items.append(

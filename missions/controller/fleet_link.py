@@ -3,7 +3,8 @@
 Plans become MISSION_ITEM_INTs the ArduPilot way: item 0 is the home placeholder the
 autopilot overwrites, so the vehicle's mission sequence is one ahead of the plan's index
 (``state.mission_seq`` is given back in plan indices). ``orbit`` is NAV_LOITER_TURNS with
-the most turns the autopilot accepts, ``roi`` is DO_SET_ROI_LOCATION (gimbal on the point).
+the most turns the autopilot accepts, ``roi`` is DO_SET_ROI_LOCATION (gimbal on the point),
+``speed`` is DO_CHANGE_SPEED (ground speed).
 The fence is ArduPilot's cylinder: FENCE_RADIUS, FENCE_ALT_MAX, FENCE_TYPE (altitude and
 circle) and FENCE_ENABLE, set as parameters and read back. Every fleet error becomes a
 :class:`VehicleCommandError` carrying the fleet's own sentence.
@@ -33,6 +34,7 @@ __all__ = ["FleetLinks", "VehicleOverFleet", "plan_from_items", "plan_to_items"]
 T = TypeVar("T")
 ORBIT_TURNS = 255.0
 _FENCE_ALT_AND_CIRCLE = 3.0
+_GROUND_SPEED = 1.0
 _HOME = fleet.MissionItem(command=mavlink.MAV_CMD_NAV_WAYPOINT)
 
 
@@ -60,6 +62,15 @@ def plan_to_items(plan: FlightPlan) -> list[fleet.MissionItem]:
                     ORBIT_TURNS,
                     0.0,
                     item.radius_m,
+                )
+            )
+        elif item.kind is PlanItemKind.SPEED:
+            items.append(
+                fleet.MissionItem(
+                    command=mavlink.MAV_CMD_DO_CHANGE_SPEED,
+                    param1=_GROUND_SPEED,
+                    param2=item.speed_m_s,
+                    param3=-1.0,
                 )
             )
         else:
@@ -96,6 +107,8 @@ def plan_from_items(items: Sequence[fleet.MissionItem], fence: FenceSpec | None)
             )
         elif item.command == mavlink.MAV_CMD_NAV_RETURN_TO_LAUNCH:
             plan.append(PlanItem(kind=PlanItemKind.RTL))
+        elif item.command == mavlink.MAV_CMD_DO_CHANGE_SPEED:
+            plan.append(PlanItem(kind=PlanItemKind.SPEED, speed_m_s=item.param2))
         else:
             name = mavlink.enums["MAV_CMD"][item.command].name
             raise ValueError(f"the vehicle holds a {name} item no Skyeye plan contains")

@@ -42,6 +42,7 @@ class _Physics:
     seq: int = 0
     orbit_angle_rad: float | None = None
     ground_speed_m_s: float = 0.0
+    nav_speed_m_s: float | None = None
 
 
 class LoopbackVehicle:
@@ -283,14 +284,15 @@ class LoopbackVehicle:
         north = (lat_deg - p.lat_deg) * _M_PER_DEG_LAT
         east = (lon_deg - p.lon_deg) * m_per_deg_lon
         distance = math.hypot(north, east)
-        step = self._profile.cruise_speed_m_s * dt
+        speed = self._p.nav_speed_m_s or self._profile.cruise_speed_m_s
+        step = speed * dt
         if distance <= step:
             p.lat_deg, p.lon_deg = lat_deg, lon_deg
             p.ground_speed_m_s = distance / dt if dt > 0 else 0.0
             return True
         p.lat_deg += north / distance * step / _M_PER_DEG_LAT
         p.lon_deg += east / distance * step / m_per_deg_lon
-        p.ground_speed_m_s = self._profile.cruise_speed_m_s
+        p.ground_speed_m_s = speed
         return False
 
     def _auto(self, dt: float) -> None:
@@ -302,6 +304,9 @@ class LoopbackVehicle:
             if self._climb_to(item.alt_rel_m, dt):
                 p.seq += 1
         elif item.kind is PlanItemKind.ROI:
+            p.seq += 1
+        elif item.kind is PlanItemKind.SPEED:
+            p.nav_speed_m_s = min(item.speed_m_s, self._profile.cruise_speed_m_s)
             p.seq += 1
         elif item.kind is PlanItemKind.WAYPOINT:
             at_alt = self._climb_to(item.alt_rel_m, dt)

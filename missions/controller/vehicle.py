@@ -32,6 +32,7 @@ class PlanItemKind(enum.StrEnum):
     ROI = "roi"  # point the gimbal at the point from now on
     ORBIT = "orbit"  # circle the point at radius_m until told otherwise
     RTL = "rtl"  # return to launch and land
+    SPEED = "speed"  # horizontal speed from now on (DO_CHANGE_SPEED)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,6 +42,7 @@ class PlanItem:
     lon_deg: float = 0.0
     alt_rel_m: float = 0.0
     radius_m: float = 0.0
+    speed_m_s: float = 0.0
 
     def __post_init__(self) -> None:
         if not (-90 <= self.lat_deg <= 90 and -180 <= self.lon_deg <= 180):
@@ -49,6 +51,8 @@ class PlanItem:
             raise InvalidPlanError(f"{self.kind} altitude {self.alt_rel_m} m is outside 0..500 m")
         if self.kind is PlanItemKind.ORBIT and not 5 <= self.radius_m <= 2000:
             raise InvalidPlanError(f"orbit radius {self.radius_m} m is outside 5..2000 m")
+        if self.kind is PlanItemKind.SPEED and not 0.5 <= self.speed_m_s <= 40:
+            raise InvalidPlanError(f"speed {self.speed_m_s} m/s is outside 0.5..40 m/s")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,6 +61,7 @@ class PlanItem:
             "lon_deg": self.lon_deg,
             "alt_rel_m": self.alt_rel_m,
             "radius_m": self.radius_m,
+            "speed_m_s": self.speed_m_s,
         }
 
     @classmethod
@@ -67,6 +72,7 @@ class PlanItem:
             lon_deg=float(data["lon_deg"]),
             alt_rel_m=float(data["alt_rel_m"]),
             radius_m=float(data["radius_m"]),
+            speed_m_s=float(data.get("speed_m_s", 0.0)),
         )
 
 
@@ -121,6 +127,8 @@ class FlightPlan:
             if abs(mine.alt_rel_m - theirs.alt_rel_m) > 0.01:
                 return False
             if abs(mine.radius_m - theirs.radius_m) > 0.01:
+                return False
+            if abs(mine.speed_m_s - theirs.speed_m_s) > 0.01:
                 return False
         if self.fence is not None and other.fence is not None:
             return (
