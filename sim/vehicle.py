@@ -1394,7 +1394,12 @@ class SimVehicle:
         )
 
     def _sys_status(self) -> Any:
-        health = _SENSORS
+        present = _SENSORS
+        if self.params["FENCE_ENABLE"]:
+            present |= M.MAV_SYS_STATUS_GEOFENCE
+        health = _SENSORS | M.MAV_SYS_STATUS_GEOFENCE
+        if self.fence_breached:
+            health &= ~M.MAV_SYS_STATUS_GEOFENCE
         if self.air.gps_failed:
             health &= ~M.MAV_SYS_STATUS_SENSOR_GPS
         if self.motor_failed:
@@ -1402,8 +1407,8 @@ class SimVehicle:
         if self.battery_failsafe:
             health &= ~M.MAV_SYS_STATUS_SENSOR_BATTERY
         return M.MAVLink_sys_status_message(
-            _SENSORS,
-            _SENSORS,
+            present,
+            present,
             health,
             200,
             int(self.air.battery_voltage_v * 1000),
