@@ -93,25 +93,27 @@ async def run_command(
     """
     name = command_name(command)
     port.require_link(name)
-    settings, clock, telemetry = port.settings, port.clock, port.telemetry
+    settings, telemetry, link_time = port.settings, port.telemetry, port.link_time
     int_frame = (
         None
         if frame is None
         else _Frame(frame=frame, x=round(lat_deg * 1e7), y=round(lon_deg * 1e7))
     )
-    started = clock.monotonic()
-    deadline = started + (settings.command_expiry_s if expires_in_s is None else expires_in_s)
+    started = link_time()
+    expires_at = port.clock.monotonic() + (
+        settings.command_expiry_s if expires_in_s is None else expires_in_s
+    )
     texts_before = telemetry.status_text_count
     attempts = 0
     in_progress_until: float | None = None
     with port.watch(name, _ACK) as inbox:
         while True:
-            now = clock.monotonic()
+            now = link_time()
             if in_progress_until is None:
                 if attempts > settings.command_retries:
                     raise CommandTimeout(port.vehicle_id, name, attempts, port.signing_hint())
-                if now >= deadline:
-                    raise CommandExpired(port.vehicle_id, name, attempts)
+                if port.clock.monotonic() >= expires_at:
+                    raise CommandExpired(port.vehicle_id, name, attempts, port.signing_hint())
                 port.send(_encode(port, command, params, int_frame, attempts))
                 attempts += 1
                 wait_until = now + settings.command_timeout_s
@@ -120,17 +122,15 @@ async def run_command(
                     raise CommandTimeout(port.vehicle_id, name, attempts, "stuck IN_PROGRESS")
                 wait_until = in_progress_until
             while True:
-                ack = await inbox.get(wait_until - clock.monotonic())
+                ack = await inbox.get(wait_until - link_time())
                 if ack is None:
                     break
                 if ack.command != command or ack.target_system not in (0, settings.gcs_system_id):
                     continue
                 if ack.result == _ACCEPTED:
-                    return CommandAck(
-                        name, result_name(_ACCEPTED), attempts, clock.monotonic() - started
-                    )
+                    return CommandAck(name, result_name(_ACCEPTED), attempts, link_time() - started)
                 if ack.result == _IN_PROGRESS:
-                    in_progress_until = clock.monotonic() + settings.command_in_progress_timeout_s
+                    in_progress_until = link_time() + settings.command_in_progress_timeout_s
                     wait_until = in_progress_until
                     continue
                 reason = await _explanation(port, texts_before)

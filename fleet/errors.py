@@ -122,13 +122,15 @@ class CommandTimeout(CommandError, TimeoutError):
 class CommandExpired(CommandError):
     """Not delivered in time; it was dropped and is never sent late."""
 
-    def __init__(self, vehicle_id: str, command: str, attempts: int) -> None:
+    def __init__(self, vehicle_id: str, command: str, attempts: int, hint: str = "") -> None:
         self.attempts = attempts
+        self.hint = hint
+        extra = f" ({hint})" if hint else ""
         super().__init__(
             vehicle_id,
             command,
             f"{command} expired before the vehicle confirmed it "
-            f"after {attempts} attempt(s); it will not be sent again",
+            f"after {attempts} attempt(s); it will not be sent again{extra}",
         )
 
 

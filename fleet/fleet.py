@@ -46,7 +46,7 @@ _NOT_VEHICLES = frozenset(
      mavlink.MAV_TYPE_CAMERA, mavlink.MAV_TYPE_ADSB, mavlink.MAV_TYPE_ODID}
 )  # fmt: skip
 _MONITOR_PERIOD_S = 0.2
-_TIMESYNC_EVERY = 5  # heartbeats
+_TIMESYNC_EVERY = 2  # heartbeats
 
 
 class Publisher(Protocol):
@@ -124,8 +124,10 @@ class Fleet:
         self._state = FleetState.CLOSED
         if exc is not None and not isinstance(exc, asyncio.CancelledError):
             self._leave_safe()
-        self._timestamps.save()
-        await self._stack.aclose()
+        try:
+            await self._stack.aclose()
+        finally:
+            self._timestamps.save()
 
     def _spawn(self, coro: Any, name: str) -> None:
         assert self._tasks is not None
@@ -209,21 +211,22 @@ class Fleet:
     ) -> Vehicle:
         """The vehicle (any, if None) once its first heartbeat has been heard."""
         self._require_open()
-        deadline = self._clock.monotonic() + timeout_s
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
         while True:
             if vehicle is None and self._vehicles:
                 return next(iter(self._vehicles.values()))
             if vehicle is not None:
                 with contextlib.suppress(UnknownVehicleError):
                     return self.vehicle(vehicle)
-            left = deadline - self._clock.monotonic()
+            left = deadline - loop.time()
             if left <= 0:
                 raise DiscoveryTimeout(
                     "any vehicle" if vehicle is None else repr(vehicle), timeout_s
                 )
             self._discovered.clear()
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(left / self._clock.speedup):
+                async with asyncio.timeout(left):
                     await self._discovered.wait()
 
     def _on_message(self, link: Link, peer: Peer, message: Any) -> None:
@@ -257,6 +260,7 @@ class Fleet:
         _log.info("discovered %s (system %d) on %s", vehicle_id, system_id, link.spec)
         vehicle._event(VehicleEventKind.DISCOVERED, f"system {system_id} on {link.spec}")
         vehicle.send_heartbeat()
+        vehicle.send_timesync()
         vehicle.request_streams()
         self._discovered.set()
         return vehicle
@@ -278,28 +282,29 @@ class Fleet:
             if beats % 10 == 0:
                 await asyncio.to_thread(self._timestamps.save)
             beats += 1
-            await self._clock.sleep(self._settings.heartbeat_period_s)
+            await asyncio.sleep(self._settings.heartbeat_period_s)
 
     async def _monitor_loop(self) -> None:
         while True:
             for vehicle in self._vehicles.values():
                 vehicle.check_link()
-            await self._clock.sleep(min(_MONITOR_PERIOD_S, self._settings.link_timeout_s / 4))
+            await asyncio.sleep(min(_MONITOR_PERIOD_S, self._settings.link_timeout_s / 4))
 
     async def _publish_loop(self) -> None:
         period_s = 1.0 / self._settings.state_rate_hz
-        next_tick = self._clock.monotonic()
+        loop = asyncio.get_running_loop()
+        next_tick = loop.time()
         while True:
             while not self._events.empty():
                 event = self._events.get_nowait()
                 await self._publish(topics.vehicle_event(event.vehicle_id), event)
-            if self._clock.monotonic() >= next_tick:
+            if loop.time() >= next_tick:
                 next_tick += period_s
                 for vehicle in list(self._vehicles.values()):
                     state = vehicle.publish_tick()
                     await self._publish(topics.vehicle_state(vehicle.vehicle_id), state)
             with contextlib.suppress(TimeoutError):
-                wait_s = max(0.0, next_tick - self._clock.monotonic()) / self._clock.speedup
+                wait_s = max(0.0, next_tick - loop.time())
                 async with asyncio.timeout(wait_s):
                     event = await self._events.get()
                     await self._publish(topics.vehicle_event(event.vehicle_id), event)

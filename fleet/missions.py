@@ -1,7 +1,9 @@
 """Mission, fence and rally transfer (the MAVLink mission protocol) and its items.
 
 Upload: MISSION_COUNT → the vehicle requests each item (MISSION_REQUEST_INT, or the
-legacy MISSION_REQUEST) → we answer with MISSION_ITEM_INT → MISSION_ACK. Download:
+legacy MISSION_REQUEST) → we answer with MISSION_ITEM_INT → MISSION_ACK. On silence we
+resend the last item and the next few after it, so a lost request costs one timeout rather
+than the vehicle's own (often one second) re-request interval. Download:
 MISSION_REQUEST_LIST → MISSION_COUNT → we request each item → MISSION_ACK. Both sides
 resend on silence, so every step tolerates lost, duplicated and reordered packets: a
 request is answered however often it comes, items and acks that do not fit the step are
@@ -185,16 +187,29 @@ async def upload_mission(
         port.send(last_sent)
         highest = -1
         stalls = 0
+        sent_final = count == 0
+        last_progress = port.link_time()
+        give_up_s = settings.mission_item_timeout_s * (settings.mission_retries + 1)
         while True:
             message = await inbox.get(item_timeout_s(port))
             if message is None:
                 stalls += 1
-                if stalls > settings.mission_retries:
+                if stalls > settings.mission_retries and (
+                    port.link_time() - last_progress > give_up_s
+                ):
                     raise MissionTimeout(
                         port.vehicle_id, "upload", _type_name(mission_type),
                         f"no request after item {highest} of {count}",
                     )  # fmt: skip
+                if sent_final and stalls >= 3:
+                    break  # the vehicle has had every item: perhaps only its final ACK was lost
                 port.send(last_sent)
+                # The vehicle's request may be what was lost, and vehicles (ArduPilot,
+                # sim/) take the item they expect whether or not they asked for it: send
+                # the next few in order, more with every silent round.
+                for ahead in range(highest + 1, min(count, highest + 1 + min(stalls, _WINDOW))):
+                    port.send(items[ahead].encode(port, ahead, mission_type))
+                    sent_final = sent_final or ahead == count - 1
                 continue
             if message.mission_type != mission_type:
                 continue
@@ -211,9 +226,48 @@ async def upload_mission(
             if not 0 <= seq < count:
                 continue
             if seq > highest:
-                highest, stalls = seq, 0
+                highest, stalls, last_progress = seq, 0, port.link_time()
             last_sent = items[seq].encode(port, seq, mission_type)
             port.send(last_sent)
+            sent_final = sent_final or seq == count - 1
+    await _confirm_upload(port, items, mission_type)
+
+
+async def _confirm_upload(
+    port: Port, items: Sequence[MissionItem], mission_type: MissionType
+) -> None:
+    """The final MISSION_ACK never came: the upload counts only if the vehicle now holds
+    exactly ``len(items)`` items and its last one is ours."""
+    count, enc = len(items), port.encoder
+    with port.watch("confirm upload", _COUNT, _ITEM_INT) as inbox:
+        listed = await _exchange(
+            port, inbox,
+            enc.mission_request_list_encode(port.system_id, port.component_id, int(mission_type)),
+            lambda m: m._header.msgId == _COUNT, "no MISSION_COUNT", mission_type,
+        )  # fmt: skip
+        if listed.count == count:
+            last = await _exchange(
+                port, inbox,
+                enc.mission_request_int_encode(
+                    port.system_id, port.component_id, count - 1, int(mission_type)
+                ),
+                lambda m: m._header.msgId == _ITEM_INT and m.seq == count - 1,
+                f"no item {count - 1}", mission_type,
+            )  # fmt: skip
+        else:
+            last = None
+    port.send(
+        enc.mission_ack_encode(port.system_id, port.component_id, _ACCEPTED, int(mission_type))
+    )
+    if count == 0 and listed.count == 0:
+        return
+    if last is None or MissionItem.decode(last) != items[-1]:
+        raise MissionTimeout(
+            port.vehicle_id,
+            "upload",
+            _type_name(mission_type),
+            f"no MISSION_ACK, and the vehicle holds {listed.count} item(s), not ours",
+        )
 
 
 async def download_mission(port: Port, mission_type: MissionType) -> list[MissionItem]:
@@ -233,9 +287,9 @@ async def download_mission(port: Port, mission_type: MissionType) -> list[Missio
         received: dict[int, MissionItem] = {}
         requested_at: dict[int, float] = {}
         done = 0  # every item below this index has been received
-        last_progress = port.clock.monotonic()
+        last_progress = port.link_time()
         while done < total:
-            now = port.clock.monotonic()
+            now = port.link_time()
             timeout_s = item_timeout_s(port)
             if now - last_progress > timeout_s * (port.settings.mission_retries + 1):
                 raise MissionTimeout(
@@ -258,14 +312,14 @@ async def download_mission(port: Port, mission_type: MissionType) -> list[Missio
                 ),
                 default=now,
             )
-            message = await inbox.get(oldest + timeout_s - port.clock.monotonic())
+            message = await inbox.get(oldest + timeout_s - port.link_time())
             if message is None:
                 continue
             if message._header.msgId != _ITEM_INT or message.mission_type != mission_type:
                 continue
             if done <= message.seq < total and message.seq not in received:
                 received[message.seq] = MissionItem.decode(message)
-                last_progress = port.clock.monotonic()
+                last_progress = port.link_time()
                 while done in received:
                     done += 1
     port.send(
@@ -313,8 +367,8 @@ async def _exchange(
     settings = port.settings
     for _ in range(settings.mission_retries + 1):
         port.send(request)
-        deadline = port.clock.monotonic() + item_timeout_s(port)
-        while (left := deadline - port.clock.monotonic()) > 0:
+        deadline = port.link_time() + item_timeout_s(port)
+        while (left := deadline - port.link_time()) > 0:
             message = await inbox.get(left)
             if message is None:
                 break

@@ -58,13 +58,13 @@ async def set_param(port: Port, name: str, value: float, *, param_type: int | No
 
 
 async def _exchange(port: Port, request: Any, name: str, what: str, accept: Any) -> Any:
-    settings, clock = port.settings, port.clock
+    settings, link_time = port.settings, port.link_time
     last: Any = None
     with port.watch(what, _VALUE) as inbox:
         for _ in range(settings.param_retries + 1):
             port.send(request)
-            deadline = clock.monotonic() + settings.param_timeout_s
-            while (left := deadline - clock.monotonic()) > 0:
+            deadline = link_time() + settings.param_timeout_s
+            while (left := deadline - link_time()) > 0:
                 message = await inbox.get(left)
                 if message is None:
                     break

@@ -32,9 +32,9 @@ class Inbox:
         self._queue.put_nowait(message)
 
     async def get(self, timeout_s: float) -> Any | None:
-        """The next message, or None after ``timeout_s`` clock seconds; LinkDown if lost."""
+        """The next message, or None after ``timeout_s`` wall seconds; LinkDown if lost."""
         try:
-            async with asyncio.timeout(max(0.0, timeout_s) / self._port.clock.speedup):
+            async with asyncio.timeout(max(0.0, timeout_s)):
                 message = await self._queue.get()
         except TimeoutError:
             return None
@@ -58,6 +58,8 @@ class Port(Protocol):
 
     @property
     def clock(self) -> Clock: ...
+
+    def link_time(self) -> float: ...
 
     @property
     def telemetry(self) -> Telemetry: ...

@@ -54,7 +54,12 @@ class SigningSettings(BaseModel):
 
 
 class FleetSettings(BaseModel):
-    """How the fleet talks to its vehicles. Times are in the injected clock's seconds."""
+    """How the fleet talks to its vehicles.
+
+    Link-level times (heartbeat, link timeout, command/mission/parameter timeouts) are wall
+    seconds: network latency does not speed up with a simulation. ``command_expiry_s`` is
+    in the injected clock's seconds, like the decisions that issue commands.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

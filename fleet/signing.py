@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import struct
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,7 @@ class TimestampStore:
         self._path = path
         self._clock = clock
         self._saved = 0
+        self._lock = threading.Lock()  # saves also run in a worker thread
         start = signing_timestamp(clock.now())
         if path is not None and path.exists():
             try:
@@ -99,9 +101,14 @@ class TimestampStore:
         self._last = max(self._last, used)
 
     def save(self) -> None:
-        if self._path is None or self._last == self._saved:
+        """Persist the highest timestamp used; concurrent saves never write an older one."""
+        if self._path is None:
             return
-        tmp = self._path.with_suffix(".tmp")
-        tmp.write_text(str(self._last), encoding="ascii")
-        os.replace(tmp, self._path)
-        self._saved = self._last
+        with self._lock:
+            last = self._last
+            if last <= self._saved:
+                return
+            tmp = self._path.with_suffix(".tmp")
+            tmp.write_text(str(last), encoding="ascii")
+            os.replace(tmp, self._path)
+            self._saved = last

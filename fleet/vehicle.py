@@ -156,7 +156,8 @@ class Vehicle:
         self._link: Link | None = None
         self._peer: Peer = None
         self._stats = LinkStats()
-        self._last_heard = clock.monotonic()
+        self._loop = asyncio.get_running_loop()  # link timing is wall time (see settings)
+        self._last_heard = self._loop.time()
         self._connected = True
         self._rtt_s: float | None = None
         self._timesync_sent: dict[int, float] = {}
@@ -209,11 +210,15 @@ class Vehicle:
 
     @property
     def rtt_s(self) -> float | None:
-        """Smoothed round-trip time from TIMESYNC, None until measured."""
+        """Smoothed round-trip time from TIMESYNC in wall seconds, None until measured."""
         return self._rtt_s
 
+    def link_time(self) -> float:
+        """Wall-clock seconds (the event loop's clock) for link-level timing."""
+        return self._loop.time()
+
     def silent_s(self) -> float:
-        return max(0.0, self._clock.monotonic() - self._last_heard)
+        return max(0.0, self._loop.time() - self._last_heard)
 
     def link_quality(self) -> LinkQuality:
         rtt = None if self._rtt_s is None else round(self._rtt_s * 1000.0, 3)
@@ -299,7 +304,7 @@ class Vehicle:
     def send_timesync(self) -> None:
         if self._link is None or not self._connected:
             return
-        now = self._clock.monotonic()
+        now = self._loop.time()
         ts1 = int(now * 1e9)
         self._timesync_sent[ts1] = now
         if len(self._timesync_sent) > 8:
@@ -329,7 +334,7 @@ class Vehicle:
                 )
             return
         self._stats.count(header.srcComponent, header.seq)
-        self._last_heard = self._clock.monotonic()
+        self._last_heard = self._loop.time()
         self._link, self._peer = link, peer
         if not self._connected:
             self._restored()
@@ -346,13 +351,11 @@ class Vehicle:
 
     def _timesync(self, message: Any) -> None:
         if message.tc1 == 0:
-            self.send(
-                self._encoder.timesync_encode(int(self._clock.monotonic() * 1e9), message.ts1)
-            )
+            self.send(self._encoder.timesync_encode(int(self._loop.time() * 1e9), message.ts1))
             return
         sent = self._timesync_sent.pop(message.ts1, None)
         if sent is not None:
-            rtt = self._clock.monotonic() - sent
+            rtt = self._loop.time() - sent
             self._rtt_s = rtt if self._rtt_s is None else 0.8 * self._rtt_s + 0.2 * rtt
 
     # ------------------------------------------------------------- link health
