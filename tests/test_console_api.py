@@ -639,3 +639,31 @@ async def test_tokens_expire_in_real_time_when_the_simulation_runs_faster(
             viewer = {"Authorization": f"Bearer {login.json()['access_token']}"}
             await asyncio.sleep(0.05)  # 500 simulated seconds: far past a simulated 60 s
             assert (await http.get("/api/vehicles", headers=viewer)).status_code == 200
+
+
+async def test_ground_reports_go_to_the_bus_for_fusion(harness: Harness) -> None:
+    commander = harness.auth(Role.COMMANDER)
+    body = {
+        "source": "emergency_line",
+        "category": "robbery",
+        "text": "two men ran towards the station",
+        "lat_deg": BASE[0],
+        "lon_deg": BASE[1],
+        "priority": 3,
+    }
+    async with harness.bus.subscribe(topics.reports()) as reports:
+        filed = await harness.http.post("/api/reports", json=body, headers=commander)
+        assert filed.status_code == 202
+        async with asyncio.timeout(10):
+            received = (await reports.get()).payload
+    assert received.report_id == filed.json()["report_id"]
+    assert (received.source.value, received.category) == ("emergency_line", "robbery")
+    for bad in (
+        {**body, "source": "twitter"},
+        {**body, "lon_deg": 200},
+        {**body, "text": "x" * 2001},
+    ):
+        response = await harness.http.post("/api/reports", json=bad, headers=commander)
+        assert response.status_code == 422, bad
+    refused = await harness.http.post("/api/reports", json=body, headers=harness.auth(Role.PILOT))
+    assert refused.status_code == 403

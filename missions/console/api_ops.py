@@ -23,6 +23,7 @@ from missions.console.models import (
     PlanPreview,
     PlanPreviewRequest,
     RaiseIncidentRequest,
+    ReportRequest,
 )
 from missions.console.ports import PlanSource
 from skyeye import topics
@@ -31,6 +32,7 @@ from skyeye.contracts import (
     Incident,
     IncidentStatus,
     MissionStatus,
+    Report,
     TrackList,
     VehicleState,
 )
@@ -144,6 +146,26 @@ async def raise_incident(
     if not body.dispatch:
         return IncidentOutcome(incident=incident)
     return await _dispatch(console, commander, incident)
+
+
+@router.post(
+    "/reports", tags=["incidents"], status_code=202, summary="File a ground report for fusion"
+)
+async def file_report(body: ReportRequest, commander: Commander, console: Console) -> Report:
+    report = Report(
+        report_id=f"r-{uuid.uuid4().hex[:10]}",
+        time=console.clock.now(),
+        **body.model_dump(),
+    )
+    await console.bus.publish(topics.reports(), report)
+    await console.audit(
+        commander.actor,
+        "file_report",
+        f"report:{report.report_id}",
+        "ok",
+        f"{body.source.value}: {body.category} at {body.lat_deg:.5f},{body.lon_deg:.5f}",
+    )
+    return report
 
 
 @router.post(

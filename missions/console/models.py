@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from shapely.geometry import Polygon
 
 from missions.console.auth import Role
-from skyeye.contracts import Incident, Priority
+from skyeye.contracts import Incident, Priority, ReportSource
 
 __all__ = [
     "Alert",
@@ -28,6 +28,7 @@ __all__ = [
     "PlanPreview",
     "PlanPreviewRequest",
     "RaiseIncidentRequest",
+    "ReportRequest",
     "TokenResponse",
     "UserCreate",
     "UserOut",
@@ -149,6 +150,17 @@ class RaiseIncidentRequest(_Body):
     priority: Priority = Priority.NORMAL
     summary: str = Field(default="", max_length=500)
     dispatch: bool = Field(default=True, description="Send the best drone at once.")
+
+
+class ReportRequest(_Body):
+    """A ground report (citizen app, emergency line, hotline) for fusion to cluster."""
+
+    source: ReportSource
+    category: str = Field(min_length=1, max_length=64)
+    text: str = Field(default="", max_length=2000)
+    lat_deg: Latitude
+    lon_deg: Longitude
+    priority: Priority = Priority.NORMAL
 
 
 class DispatchOutcome(_Body):

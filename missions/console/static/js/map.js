@@ -62,12 +62,36 @@ function showMissionLines() {
   }
 }
 
+const footprintAt = {}; // vehicle → when the detector last gave its projected footprint
+
+function drawFootprint(vid, points, estimated) {
+  const style = { color: "#37d67a", weight: 1, fillOpacity: 0.08, dashArray: estimated ? "4 4" : null, interactive: false };
+  let poly = footprints.get(vid);
+  if (!poly) { poly = L.polygon(points, style).addTo(map); footprints.set(vid, poly); }
+  else { poly.setLatLngs(points); poly.setStyle(style); }
+}
+
 function showFootprint(batch) {
   if (!batch.footprint.length) return;
-  const points = batch.footprint.map((p) => [p.lat_deg, p.lon_deg]);
-  const poly = footprints.get(batch.vehicle_id);
-  if (poly) poly.setLatLngs(points);
-  else footprints.set(batch.vehicle_id, L.polygon(points, { color: "#37d67a", weight: 1, fillOpacity: 0.08, interactive: false }).addTo(map));
+  footprintAt[batch.vehicle_id] = performance.now();
+  drawFootprint(batch.vehicle_id, batch.footprint.map((p) => [p.lat_deg, p.lon_deg]), false);
+}
+
+// Without a detector, the footprint is estimated from altitude, heading and gimbal angles with
+// a typical 70°×45° camera (dashed); the detector's projected footprint (solid) replaces it.
+function estimateFootprint(s) {
+  if ((footprintAt[s.vehicle_id] || -1e9) > performance.now() - 3000) return;
+  const h = s.alt_rel_m, pitch = s.gimbal_pitch_deg;
+  if (h === null || h < 5 || pitch === null || pitch > -10 || s.lat_deg === null) { footprints.get(s.vehicle_id)?.remove(); footprints.delete(s.vehicle_id); return; }
+  const rad = Math.PI / 180, depression = -pitch, hfov = 70, vfov = 45;
+  const corner = (delta, side) => {
+    const d = h / Math.tan(delta * rad), w = (h / Math.sin(delta * rad)) * Math.tan((hfov / 2) * rad) * side;
+    const yaw = ((s.heading_deg ?? s.yaw_deg) + (s.gimbal_yaw_deg ?? 0)) * rad;
+    const north = d * Math.cos(yaw) - w * Math.sin(yaw), east = d * Math.sin(yaw) + w * Math.cos(yaw);
+    return [s.lat_deg + north / 111195, s.lon_deg + east / (111195 * Math.cos(s.lat_deg * rad))];
+  };
+  const near = Math.min(179, depression + vfov / 2), far = Math.max(3, depression - vfov / 2);
+  drawFootprint(s.vehicle_id, [corner(near, -1), corner(near, 1), corner(far, 1), corner(far, -1)], true);
 }
 
 async function fetchPath(m) {
@@ -78,7 +102,10 @@ async function fetchPath(m) {
 
 connectLive((batch) => {
   stats.batches += 1; stats.lastBatchAt = performance.now();
-  if (batch.vehicles) { Object.assign(vehicles, batch.vehicles); drones.update(batch.vehicles); tableDirty = true; }
+  if (batch.vehicles) {
+    Object.assign(vehicles, batch.vehicles); drones.update(batch.vehicles); tableDirty = true;
+    for (const s of Object.values(batch.vehicles)) if (s) estimateFootprint(s);
+  }
   if (batch.tracks) { const list = batch.tracks.all?.tracks || []; sky.setTracks(list); stats.tracks = list.length; }
   if (batch.coverage) sky.setCoverage(batch.coverage.all);
   if (batch.incidents) for (const inc of Object.values(batch.incidents)) { incidents[inc.incident_id] = inc; showIncident(inc); tableDirty = true; }
