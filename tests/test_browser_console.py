@@ -317,6 +317,8 @@ async def test_drones_move_and_a_raised_incident_gets_the_nearest_drone(live: Wo
         return distance_m((where["lat_deg"], where["lon_deg"]), target)
 
     start = await distance_on_map()
+    icon = page.locator('.drone-icon[data-vehicle="drone-1"]')
+    box_before = await icon.bounding_box()
     await page.screenshot(path=ARTIFACTS / "console-map-dispatch.png")
     await page.wait_for_function(
         "([lat, lon]) => { const v = window.__skyeye.vehicles['drone-1'];"
@@ -326,6 +328,11 @@ async def test_drones_move_and_a_raised_incident_gets_the_nearest_drone(live: Wo
     )
     assert start > 1000.0
     assert await distance_on_map() < 250.0
+    box_after = await icon.bounding_box()
+    assert box_before is not None
+    assert box_after is not None
+    moved_px = math.hypot(box_after["x"] - box_before["x"], box_after["y"] - box_before["y"])
+    assert moved_px > 30, "the drone's icon did not move on the map"
     await expect(page.locator("#missions tbody")).to_contain_text("first_response")
     await expect(page.locator("#incidents tbody")).to_contain_text("dispatched")
     (mission,) = live.controller.list_missions()
