@@ -1106,7 +1106,11 @@ class SimVehicle:
         elif any(math.isinf(v) for v in values):
             result = int(M.MAV_RESULT_DENIED)
         else:
-            result = handler(self, cmd)
+            try:
+                result = handler(self, cmd)
+            except (ValueError, OverflowError):  # NaN or absurd numbers where integers belong
+                self.log.debug("command %d with unusable parameters %s", cmd.command, values)
+                result = int(M.MAV_RESULT_DENIED)
         self.send(
             M.MAVLink_command_ack_message(cmd.command, result, 0, 0, cmd.sender[0], cmd.sender[1])
         )
