@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -409,3 +411,35 @@ async def test_link_cut_and_motor_failure() -> None:
             hb = await gcs.wait_for("HEARTBEAT", lambda m: m.system_status == M.MAV_STATE_EMERGENCY)
             assert hb.get_srcSystem() == 1
             assert await s.run_until(lambda: v.on_ground, timeout_s=60)
+
+
+async def test_udp_output_reaches_the_gcs_and_answers_the_sender() -> None:
+    loop = asyncio.get_running_loop()
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    sink.setblocking(False)
+    enc = M.MAVLink(None, srcSystem=255, srcComponent=190)
+    try:
+        async with Simulator(
+            scenario(), speedup=20, tcp_base_port=None, gcs_udp=sink.getsockname()
+        ) as s:
+            v = s.vehicle("d1")
+            data = await asyncio.wait_for(loop.sock_recv(sink, 65536), 10)
+            msgs = enc.parse_buffer(data) or []
+            assert msgs
+            assert {m.get_srcSystem() for m in msgs} == {1}
+            cmd = enc.command_long_encode(
+                1, 1, M.MAV_CMD_DO_SET_MODE, 0, 1, CopterMode.GUIDED, 0, 0, 0, 0, 0
+            )
+            await loop.sock_sendto(sink, cmd.pack(enc), ("127.0.0.1", s.udp_port("d1")))
+            ack = None
+            async with asyncio.timeout(10):
+                while ack is None:
+                    data = await loop.sock_recv(sink, 65536)
+                    for m in enc.parse_buffer(data) or []:
+                        if m.get_type() == "COMMAND_ACK":
+                            ack = m
+            assert ack.result == M.MAV_RESULT_ACCEPTED
+            assert mode(v) == CopterMode.GUIDED
+    finally:
+        sink.close()
