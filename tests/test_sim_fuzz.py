@@ -77,9 +77,9 @@ def bad_frames(draw: st.DrawFn) -> bytes:
         frame = draw(bad_commands())
         return frame[: draw(st.integers(1, len(frame) - 1))]
     if kind == 2:  # a valid frame with a bad CRC
-        frame = bytearray(draw(bad_commands()))
-        frame[-1] ^= draw(st.integers(1, 255))
-        return bytes(frame)
+        corrupt = bytearray(draw(bad_commands()))
+        corrupt[-1] ^= draw(st.integers(1, 255))
+        return bytes(corrupt)
     if kind == 3:  # unknown message id, otherwise well formed
         msgid = draw(st.integers(60_000, 2**24 - 1))
         payload = draw(st.binary(min_size=0, max_size=40))
@@ -140,12 +140,17 @@ async def _flight_under_fire(packets: list[bytes]) -> None:
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(st.lists(bad_frames(), min_size=60, max_size=120), st.randoms(use_true_random=False))
+@given(
+    st.lists(bad_frames(), min_size=60, max_size=120),
+    st.lists(bad_commands(), min_size=5, max_size=20),
+    st.randoms(use_true_random=False),
+)
 def test_fuzzed_vehicle_still_completes_its_mission(
-    packets: list[bytes], rng: random.Random
+    frames: list[bytes], commands: list[bytes], rng: random.Random
 ) -> None:
     # Hypothesis draws the packets; each is thrown 12 times in a shuffled order (well over a
     # thousand per flight), since one example's buffer cannot hold thousands of frames.
-    hail = packets * 12
+    unknown = _pack(M.MAVLink_command_long_message(1, 1, 42_424, 0, 0, 0, 0, 0, 0, 0, 0))
+    hail = (frames + commands + [unknown]) * 12
     rng.shuffle(hail)
     asyncio.run(_flight_under_fire(hail))
