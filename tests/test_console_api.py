@@ -667,3 +667,16 @@ async def test_ground_reports_go_to_the_bus_for_fusion(harness: Harness) -> None
         assert response.status_code == 422, bad
     refused = await harness.http.post("/api/reports", json=body, headers=harness.auth(Role.PILOT))
     assert refused.status_code == 403
+
+
+async def test_repeated_wrong_passwords_lock_the_user_name_out(harness: Harness) -> None:
+    wrong = {"username": "pilot", "password": "guess"}
+    for _ in range(5):
+        response = await harness.http.post("/api/auth/token", json=wrong)
+        assert response.json()["detail"] == "unknown user or wrong password"
+    right = {"username": "pilot", "password": password(Role.PILOT)}
+    locked = await harness.http.post("/api/auth/token", json=right)
+    assert locked.status_code == 401
+    assert "too many failed log-ins for 'pilot'" in locked.json()["detail"]
+    other = {"username": "viewer", "password": password(Role.VIEWER)}
+    assert (await harness.http.post("/api/auth/token", json=other)).status_code == 200

@@ -101,6 +101,7 @@ async def acknowledge(
 @router.get("/feeds", tags=["video"], summary="Where to play each vehicle's video (WHEP)")
 async def feeds(viewer: Viewer, console: Console) -> list[Feed]:
     token = console.settings.whep_token
+    await console.audit(viewer.actor, "list_feeds", "video", "ok", "WHEP token handed out")
     return [
         Feed(
             vehicle_id=vid,

@@ -51,14 +51,32 @@ class ConsoleContext:
         default_factory=collections.OrderedDict
     )
     mission_paths: dict[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
+    # user name → (failures in a row, locked until [auth clock monotonic s])
+    failed_log_ins: dict[str, tuple[int, float]] = field(default_factory=dict)
 
     # ----------------------------------------------------------------- auth
 
     async def log_in(self, username: str, password: str) -> TokenResponse:
+        now_s = self.auth_clock.monotonic()
+        failures, locked_until_s = self.failed_log_ins.get(username, (0, 0.0))
+        if locked_until_s > now_s:
+            await self.audit(username, "log_in", "console", "refused", "locked out")
+            raise NotAuthenticatedError(
+                f"too many failed log-ins for {username!r}: "
+                f"try again in {locked_until_s - now_s:.0f} s"
+            )
         user = self.store.user(username)
         if user is None or not verify_password(password, user.password_hash):
-            await self.audit(username, "log_in", "console", "refused", "wrong user or password")
+            failures += 1
+            locked = failures >= self.settings.max_failed_log_ins
+            self.failed_log_ins[username] = (
+                0 if locked else failures,
+                now_s + self.settings.lockout_s if locked else 0.0,
+            )
+            detail = "wrong user or password" + (": locked out" if locked else "")
+            await self.audit(username, "log_in", "console", "refused", detail)
             raise NotAuthenticatedError("unknown user or wrong password")
+        self.failed_log_ins.pop(username, None)
         if user.disabled:
             await self.audit(username, "log_in", "console", "refused", "account disabled")
             raise NotAuthenticatedError(f"the account {username!r} is disabled")

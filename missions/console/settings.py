@@ -32,6 +32,16 @@ class ConsoleSettings(BaseModel):
     token_ttl_s: float = Field(
         default=8 * 3600.0, gt=0, le=7 * 86400, title="Token lifetime", description="Seconds."
     )
+    max_failed_log_ins: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        title="Failed log-ins",
+        description="Wrong passwords in a row that lock a user name out for lockout_s.",
+    )
+    lockout_s: float = Field(
+        default=60.0, ge=0, le=3600, title="Lock-out", description="Seconds a user is locked out."
+    )
     tile_url: str | None = Field(
         default=None,
         title="Basemap tile URL",
