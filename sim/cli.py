@@ -42,7 +42,7 @@ def run(
         "sim/scenarios/demo.yaml"
     ),
     vehicles: Annotated[
-        int | None, typer.Option(min=0, max=1000, help="Number of vehicles (default: scenario's).")
+        int | None, typer.Option(min=0, max=255, help="Number of vehicles (default: scenario's).")
     ] = None,
     speedup: Annotated[float, typer.Option(min=0.01, max=1000.0, help="Speed-up factor.")] = 1.0,
     tcp_base_port: Annotated[

@@ -21,6 +21,7 @@ from sim.world.config import TargetsConfig, WeatherConfig, WorldConfig
 
 __all__ = [
     "BUILTIN_PROFILES",
+    "MAX_VEHICLES",
     "Base",
     "GpsConfig",
     "NoFlyZone",
@@ -32,6 +33,7 @@ __all__ = [
     "parse_scenario",
 ]
 
+MAX_VEHICLES = 255  # vehicle i has MAVLink system id i+1
 Lat = Annotated[float, Field(ge=-90.0, le=90.0)]
 Lon = Annotated[float, Field(ge=-180.0, le=180.0)]
 Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -165,7 +167,12 @@ class Scenario(_Model):
 
     seed: int = Field(default=0, ge=0, title="Seed", description="Everything random follows it.")
     bases: list[Base] = Field(min_length=1, title="Bases")
-    vehicles: list[VehicleSpec] = Field(default_factory=list, title="Vehicles")
+    vehicles: list[VehicleSpec] = Field(
+        default_factory=list,
+        max_length=MAX_VEHICLES,
+        title="Vehicles",
+        description="At most 255: vehicle i has MAVLink system id i+1.",
+    )
     profiles: dict[str, VehicleProfile] = Field(
         default_factory=dict,
         title="Extra profiles",
@@ -217,8 +224,11 @@ class Scenario(_Model):
     def with_vehicles(self, count: int) -> Scenario:
         """This scenario with exactly ``count`` vehicles: its own first, then more, round-robin
         over the bases, as multirotors."""
-        if count < 0:
-            raise ScenarioError(f"vehicle count must be >= 0, got {count}", key="vehicles")
+        if not 0 <= count <= MAX_VEHICLES:
+            raise ScenarioError(
+                f"vehicle count must be within 0..{MAX_VEHICLES} (MAVLink system ids), got {count}",
+                key="vehicles",
+            )
         specs = list(self.vehicles[:count])
         names = {s.id for s in specs}
         i = 0

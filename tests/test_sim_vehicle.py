@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
+from sim.errors import ScenarioError
 from sim.gcs import GcsTimeout, MiniGcs
 from sim.scenario import Scenario, parse_scenario
 from sim.simulator import Simulator
@@ -443,3 +444,16 @@ async def test_udp_output_reaches_the_gcs_and_answers_the_sender() -> None:
             assert mode(v) == CopterMode.GUIDED
     finally:
         sink.close()
+
+
+def test_more_vehicles_than_system_ids_is_refused_clearly() -> None:
+    assert len(scenario().with_vehicles(255).vehicles) == 255
+    with pytest.raises(ScenarioError, match=r"0\.\.255"):
+        scenario().with_vehicles(256)
+    with pytest.raises(ScenarioError, match="vehicles"):
+        parse_scenario(
+            {
+                "bases": [{"id": "a", "lat_deg": 52, "lon_deg": 5}],
+                "vehicles": [{"id": f"v{i}", "base": "a"} for i in range(256)],
+            }
+        )
