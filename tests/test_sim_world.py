@@ -135,3 +135,21 @@ def test_bad_world_config_is_refused() -> None:
         WorldConfig.model_validate({"origin": ORIGIN, "colour": "green"})
     with pytest.raises(ValidationError, match="origin"):
         WorldConfig.model_validate({"origin": [95.0, 0.0]})
+
+
+def test_some_pedestrians_walk_in_groups() -> None:
+    world = World(WorldConfig(origin=ORIGIN), seed=4)
+    field = TargetField(
+        world, TargetsConfig.model_validate({"density": {"people_per_town_hectare": 2.0}})
+    )
+    town = max(
+        (world.layout.town(i, j) for i in range(-2, 3) for j in range(-2, 3)),
+        key=lambda t: t.radius_m,
+    )
+    people = {s.target_id: s for s in field.near(town.x_m, town.y_m, town.radius_m, 50.0)}
+    mates = [k for k in people if k.count(".") == 3]
+    assert mates
+    for mate in mates:
+        leader = people.get(mate.rsplit(".", 1)[0])
+        if leader is not None:
+            assert math.dist((leader.x_m, leader.y_m), (people[mate].x_m, people[mate].y_m)) < 8.0

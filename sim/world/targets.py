@@ -86,8 +86,15 @@ class _Body:
 class _Path:
     """A closed piecewise-linear track with stops, as cumulative times."""
 
-    def __init__(self, points: list[tuple[float, float]], speeds: list[float], stops: list[float]):
+    def __init__(
+        self,
+        points: list[tuple[float, float]],
+        speeds: list[float],
+        stops: list[float],
+        phase_s: float = 0.0,
+    ):
         self.points = points
+        self.phase_s = phase_s
         self.times = [0.0]
         self.stops = stops
         self.speeds = speeds
@@ -98,6 +105,7 @@ class _Path:
     def at(self, t: float) -> tuple[float, float, float, float]:
         """(x, y, heading_deg, speed) at time t (periodic)."""
         total = self.times[-1]
+        t += self.phase_s
         t = t % total if total > 0 else 0.0
         k = max(0, min(len(self.points) - 2, bisect.bisect_right(self.times, t) - 1))
         (x0, y0), (x1, y1) = self.points[k], self.points[k + 1]
@@ -228,6 +236,18 @@ class TargetField:
                 pts.append(pts[0])
                 speed = float(rng.uniform(1.1, 1.6))
                 out.append((body, _Path(pts, [speed] * len(pts), [0.0] * len(pts))))
+                if rng.random() < 0.25:  # a group walking together, a step or two apart
+                    for g in range(int(rng.integers(1, 5))):
+                        dx, dy = rng.normal(0.0, 0.6, 2)
+                        shifted = [(x + dx, y + dy) for x, y in pts]
+                        mate = self._body(rng, f"ped-{i}.{j}.{k}.{g + 1}", "person")
+                        path = _Path(
+                            shifted,
+                            [speed] * len(pts),
+                            [0.0] * len(pts),
+                            phase_s=-float(rng.uniform(0.3, 2.0)),
+                        )
+                        out.append((mate, path))
         out.extend(self._boats(rng, i, j))
         return tuple(out)
 
