@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -19,6 +19,10 @@ from sim.vehicle import CopterMode, SimVehicle
 
 M = mavlink
 BASE = (52.0907, 5.1214)
+
+
+def of_type(mission_type: int) -> Callable[[Any], bool]:
+    return lambda m: bool(m.mission_type == mission_type)
 
 
 def mode(v: SimVehicle) -> CopterMode:
@@ -457,3 +461,92 @@ def test_more_vehicles_than_system_ids_is_refused_clearly() -> None:
                 "vehicles": [{"id": f"v{i}", "base": "a"} for i in range(256)],
             }
         )
+
+
+async def test_rally_and_fence_lists_upload_download_and_rtl_uses_the_nearest_rally() -> None:
+    async with (
+        Simulator(scenario(), lockstep=True, tcp_base_port=0) as s,
+        await connect(s, heartbeat_s=None) as gcs,
+    ):
+        v = s.vehicle("d1")
+        await s.step(0.5)
+        rally_lat = BASE[0] + 400 / 111_320
+        rally = [
+            gcs.item(
+                0,
+                M.MAV_CMD_NAV_RALLY_POINT,
+                rally_lat,
+                BASE[1],
+                30,
+                mission_type=M.MAV_MISSION_TYPE_RALLY,
+            )
+        ]
+        d = 0.01
+        corners = [(-d, -d), (-d, d), (d, d), (d, -d)]
+        fence = [
+            gcs.item(
+                i,
+                M.MAV_CMD_NAV_FENCE_POLYGON_VERTEX_INCLUSION,
+                BASE[0] + dn,
+                BASE[1] + de,
+                0,
+                len(corners),
+                mission_type=M.MAV_MISSION_TYPE_FENCE,
+            )
+            for i, (dn, de) in enumerate(corners)
+        ]
+        for items, kind in ((rally, M.MAV_MISSION_TYPE_RALLY), (fence, M.MAV_MISSION_TYPE_FENCE)):
+            upload = asyncio.ensure_future(gcs.upload(items, mission_type=kind))
+            while not upload.done():
+                await s.step(0.1)
+            assert upload.result() == M.MAV_MISSION_ACCEPTED
+            since = gcs.mark()
+            gcs.send(gcs.mav.mission_request_list_encode(1, 1, kind))
+            await s.step(0.1)
+            count = await gcs.wait_for("MISSION_COUNT", of_type(kind), since=since)
+            assert count.count == len(items)
+        await take_off(gcs, 20)
+        assert await s.run_until(lambda: v.alt_rel_m > 19, timeout_s=30)
+        # 500 m north: the rally point (100 m away) is nearer than home
+        far = BASE[0] + 500 / 111_320
+        gcs.send(
+            gcs.mav.set_position_target_global_int_encode(
+                0, 1, 1, M.MAV_FRAME_GLOBAL_RELATIVE_ALT_INT, 0b110111111000,
+                round(far * 1e7), round(BASE[1] * 1e7), 20, 0, 0, 0, 0, 0, 0, 0, 0,
+            )
+        )  # fmt: skip
+        assert await s.run_until(lambda: abs(v.position[0] - far) < 3 / 111_320, timeout_s=120)
+        assert await gcs.command(M.MAV_CMD_NAV_RETURN_TO_LAUNCH, timeout_s=0.5) == 0
+        assert await s.run_until(lambda: not v.armed, timeout_s=300)
+        assert abs(v.position[0] - rally_lat) * 111_320 < 5
+
+
+async def test_hovering_in_wind_holds_position_with_airspeed() -> None:
+    sc = scenario(wind={"speed_m_s": 8.0, "direction_deg": 270.0, "gust_m_s": 0.0})
+    async with Simulator(sc, lockstep=True, tcp_base_port=None) as s:
+        v = s.vehicle("d1")
+        assert v.set_mode(CopterMode.GUIDED)
+        assert v.arm() == M.MAV_RESULT_ACCEPTED
+        assert v.takeoff(30) == M.MAV_RESULT_ACCEPTED
+        await s.step(40)
+        start = v.position
+        await s.step(20)
+        end = v.position
+        drift_m = math.hypot(
+            (end[0] - start[0]) * 111_320,
+            (end[1] - start[1]) * 111_320 * math.cos(math.radians(BASE[0])),
+        )
+        assert drift_m < 2.0
+        assert v.air.airspeed_m_s == pytest.approx(8.0, abs=1.0)
+        # battery follows the power flown: translational lift makes holding against an 8 m/s
+        # wind cheaper than hovering in calm air
+        calm = Simulator(scenario(), lockstep=True, tcp_base_port=None)
+        async with calm:
+            c = calm.vehicle("d1")
+            c.set_mode(CopterMode.GUIDED)
+            c.arm()
+            c.takeoff(30)
+            await calm.step(60)
+            assert c.air.airspeed_m_s < 1.0
+            assert v.air.power_w < c.air.power_w
+            assert v.pose().battery_pct > c.pose().battery_pct
