@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from rich.console import Console
 
-from skyeye.broker import EmbeddedBroker
+from skyeye.broker import EmbeddedBroker, free_port
 from skyeye.bus import Bus, BusSettings
 from skyeye.clock import Clock, ScaledClock, WallClock
 from skyeye.config import SkyeyeConfig, load_config
@@ -33,8 +33,21 @@ logger = logging.getLogger(__name__)
 PartFactory = Callable[["AppContext"], AbstractAsyncContextManager[object]]
 
 PARTS: dict[Literal["demo", "serve"], tuple[str, ...]] = {
-    "demo": (),
-    "serve": (),
+    "demo": (
+        "sim.part:sim_part",
+        "fleet.part:fleet_part",
+        "vision.part:vision_part",
+        "vision.fusion.part:fusion_part",
+        "missions.controller.part:controller_part",
+        "missions.console.part:console_part",
+        "sim.part:camera_part",
+    ),
+    "serve": (
+        "fleet.part:fleet_part",
+        "vision.fusion.part:fusion_part",
+        "missions.controller.part:controller_part",
+        "missions.console.part:console_part",
+    ),
 }
 
 
@@ -83,6 +96,9 @@ async def serve_app(
 ) -> None:
     """Run the parts of ``mode`` until ``stop`` is set or the task is cancelled."""
     clock: Clock = WallClock() if config.sim.speedup == 1.0 else ScaledClock(config.sim.speedup)
+    if config.console.port == 0:  # fixed before any part starts: cameras publish to it
+        console = config.console.model_copy(update={"port": free_port(config.console.host)})
+        config = config.model_copy(update={"console": console})
     async with contextlib.AsyncExitStack() as stack:
         if config.bus.url is None:
             broker = await stack.enter_async_context(

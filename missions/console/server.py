@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+from collections.abc import Generator
 from types import TracebackType
 from typing import Self
 
@@ -13,6 +15,18 @@ from fastapi import FastAPI
 from missions.console.errors import ConsoleSetupError
 
 __all__ = ["ConsoleServer"]
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn inside an application that owns its signals.
+
+    ``uvicorn.Server.serve`` takes SIGINT/SIGTERM for itself; embedded in Skyeye, Ctrl-C
+    must reach ``asyncio.run`` instead, which cancels the app and stops every part in order.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
 
 
 class ConsoleServer:
@@ -25,6 +39,7 @@ class ConsoleServer:
         self._socket: socket.socket | None = None
         self._server: uvicorn.Server | None = None
         self._group: asyncio.TaskGroup | None = None
+        self._task: asyncio.Task[None] | None = None
 
     @property
     def port(self) -> int:
@@ -50,10 +65,10 @@ class ConsoleServer:
             ) from None
         self._socket = sock
         config = uvicorn.Config(self._app, log_level="warning", lifespan="on", access_log=False)
-        self._server = server = uvicorn.Server(config)
+        self._server = server = _EmbeddedServer(config)
         self._group = asyncio.TaskGroup()
         await self._group.__aenter__()
-        task = self._group.create_task(
+        self._task = task = self._group.create_task(
             server.serve(sockets=[sock]), name=f"console.http[{self.port}]"
         )
         while not server.started:
@@ -79,8 +94,12 @@ class ConsoleServer:
     ) -> None:
         if self._server is not None:
             self._server.should_exit = True
+        if self._task is not None:
+            # Let uvicorn finish its shutdown (lifespan included) rather than cancel it, even
+            # when the block ends by cancellation (Ctrl-C): a cancelled lifespan logs an error.
+            await asyncio.wait({self._task}, timeout=5.0)
         if self._group is not None:
-            await self._group.__aexit__(exc_type, exc, tb)
+            await self._group.__aexit__(None, None, None)
         if self._socket is not None:
             self._socket.close()
-        self._server = self._group = self._socket = None
+        self._server = self._group = self._socket = self._task = None
