@@ -50,6 +50,7 @@ PARAM_SPECS: Mapping[str, ParamSpec] = _specs(
     ("MAV_GCS_SYSID", 255, _I16, 1, 255),
     ("ARMING_CHECK", 1, _I32, 0, 0x7FFFFFFF),
     ("DISARM_DELAY", 10, _I8, 0, 127),
+    ("AUTO_OPTIONS", 0, _I32, 0, 0x7FFFFFFF),
     ("FENCE_ENABLE", 0, _I8, 0, 1),
     ("FENCE_TYPE", 7, _I8, 0, 15),
     ("FENCE_ACTION", 1, _I8, 0, 5),

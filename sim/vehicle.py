@@ -497,7 +497,9 @@ class SimVehicle:
         """Arm; a MAV_RESULT. Failures are explained in STATUSTEXT, as ArduCopter does."""
         if self.armed:
             return int(M.MAV_RESULT_ACCEPTED)
-        if self.mode not in _ARMABLE:
+        # AUTO arms only with AUTO_OPTIONS bit 0 (AllowArming), off as ArduCopter ships
+        auto_armable = int(self.params["AUTO_OPTIONS"]) & 1
+        if self.mode not in _ARMABLE or (self.mode is CopterMode.AUTO and not auto_armable):
             self.statustext(M.MAV_SEVERITY_CRITICAL, "Arm: Mode not armable")
             return int(M.MAV_RESULT_FAILED)
         if not force:

@@ -573,3 +573,31 @@ async def test_reorder_and_delay_faults_keep_every_packet() -> None:
             faults.delay_s = 0.2
             assert await gcs.set_mode(CopterMode.GUIDED) == M.MAV_RESULT_ACCEPTED
             assert faults.dropped == 0
+
+
+async def test_auto_is_armable_only_with_auto_options_allow_arming() -> None:
+    for options, expected in ((0, M.MAV_RESULT_FAILED), (1, M.MAV_RESULT_ACCEPTED)):
+        async with (
+            Simulator(
+                scenario(params={"AUTO_OPTIONS": options}), lockstep=True, tcp_base_port=0
+            ) as s,
+            await connect(s, heartbeat_s=None) as gcs,
+        ):
+            v = s.vehicle("d1")
+            upload = asyncio.ensure_future(gcs.upload(mission_items(gcs, 3)))
+            while not upload.done():
+                await s.step(0.1)
+            assert upload.result() == M.MAV_MISSION_ACCEPTED
+            assert v.set_mode(CopterMode.AUTO)
+            since = gcs.mark()
+            gcs.send(gcs.mav.command_long_encode(1, 1, M.MAV_CMD_COMPONENT_ARM_DISARM, 0, 1,
+                                                 0, 0, 0, 0, 0, 0))  # fmt: skip
+            await s.step(0.1)
+            ack = await gcs.wait_for("COMMAND_ACK", since=since)
+            assert ack.result == expected
+            if expected == M.MAV_RESULT_FAILED:
+                text = await gcs.wait_for("STATUSTEXT", since=since)
+                assert text.text == "Arm: Mode not armable"
+                assert not v.armed
+            else:
+                assert v.armed
