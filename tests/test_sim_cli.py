@@ -76,3 +76,18 @@ async def test_the_command_serves_each_vehicle_and_sends_udp(tmp_path: Path) -> 
         sink.close()
         proc.terminate()
         await proc.wait()
+
+
+def test_a_port_in_use_is_refused_with_the_vehicle_and_port(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(SCENARIO)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(
+            app, ["--scenario", str(path), "--tcp-base-port", str(port), "--duration", "0"]
+        )
+    assert result.exit_code == 1
+    assert "d1" in result.output
+    assert str(port) in result.output
