@@ -103,13 +103,36 @@ class Router:
             do = np.where(see, np.hypot(*(nodes - o).T), np.inf)
             via = np.min(do[:, None] + dist, axis=0)
             self._from[key] = via
-        bp = points[blocked]
-        starts = np.repeat(bp, n, axis=0)
-        ends = np.tile(nodes, (len(bp), 1))
-        vis = self.clear_many(starts, ends).reshape(len(bp), n)
-        legs = np.hypot(bp[:, None, 0] - nodes[None, :, 0], bp[:, None, 1] - nodes[None, :, 1])
-        d[blocked] = np.min(np.where(vis, legs, np.inf) + via[None, :], axis=1)
+        d[blocked] = self._via_nodes(points[blocked], nodes, via)
         return d
+
+    def _via_nodes(self, points: FloatArray, nodes: FloatArray, via: FloatArray) -> FloatArray:
+        """min over nodes seen from each point of (leg to the node + node's distance).
+
+        Nodes are tried in increasing order of that sum, a few at a time: the first one seen
+        gives the minimum, so most points need only a handful of visibility checks.
+        """
+        legs = np.hypot(
+            points[:, None, 0] - nodes[None, :, 0], points[:, None, 1] - nodes[None, :, 1]
+        )
+        bound = legs + via[None, :]
+        order = np.argsort(bound, axis=1)
+        result = np.full(len(points), np.inf)
+        todo = np.nonzero(np.isfinite(bound.min(axis=1)))[0]
+        batch = 8
+        for first in range(0, len(nodes), batch):
+            if not len(todo):
+                break
+            cand = order[todo, first : first + batch]
+            width = cand.shape[1]
+            starts = np.repeat(points[todo], width, axis=0)
+            seen = self.clear_many(starts, nodes[cand.ravel()]).reshape(len(todo), width)
+            seen &= np.isfinite(bound[todo[:, None], cand])
+            hit = seen.any(axis=1)
+            pick = cand[np.arange(len(todo)), np.argmax(seen, axis=1)]
+            result[todo[hit]] = bound[todo[hit], pick[hit]]
+            todo = todo[~hit]
+        return result
 
     def _build(self) -> tuple[FloatArray, FloatArray, Any]:
         if self._graph is not None:
@@ -120,8 +143,10 @@ class Router:
         rings = []
         for poly in shapely.get_parts(outline):
             if isinstance(poly, Polygon):
-                rings.append(np.asarray(poly.exterior.coords)[:-1])
-                rings.extend(np.asarray(r.coords)[:-1] for r in poly.interiors)
+                rings.append(_convex_corners(np.asarray(poly.exterior.coords)[:-1], ccw=True))
+                rings.extend(
+                    _convex_corners(np.asarray(r.coords)[:-1], ccw=False) for r in poly.interiors
+                )
         nodes = np.concatenate(rings) if rings else np.empty((0, 2))
         if self._bounds is not None and len(nodes):
             nodes = nodes[shapely.contains_xy(self._bounds, nodes[:, 0], nodes[:, 1])]
@@ -136,3 +161,19 @@ class Router:
         dist, pred = shortest_path(weights, directed=False, return_predecessors=True)
         self._graph = (nodes, np.asarray(dist), pred)
         return self._graph
+
+
+def _convex_corners(ring: FloatArray, *, ccw: bool) -> FloatArray:
+    """Vertices where the obstacle bulges out: the only places a shortest path bends.
+
+    ``ccw`` says whether the obstacle lies to the left of the ring (an exterior ring), as
+    opposed to a hole in the obstacle, whose ring bounds free space from the other side.
+    """
+    if len(ring) < 3:
+        return ring
+    signed = np.sum(ring[:, 0] * np.roll(ring[:, 1], -1) - np.roll(ring[:, 0], -1) * ring[:, 1])
+    orient = 1.0 if (signed > 0) == ccw else -1.0
+    prev = ring - np.roll(ring, 1, axis=0)
+    nxt = np.roll(ring, -1, axis=0) - ring
+    cross = prev[:, 0] * nxt[:, 1] - prev[:, 1] * nxt[:, 0]
+    return ring[orient * cross > 0]

@@ -213,6 +213,8 @@ class OperatingArea:
 
     def ground_above_home_m(self, east_m: FloatArray, north_m: FloatArray) -> FloatArray:
         """Ground elevation at local points relative to the base's ground (terrain-aware)."""
+        if isinstance(self.terrain, FlatTerrain):
+            return np.full(np.shape(east_m), self.terrain.ground_m - self.home_elevation_m)
         lat, lon = self.frame.to_geo(east_m, north_m)
         return self.terrain.elevation_m(lat, lon) - self.home_elevation_m
 

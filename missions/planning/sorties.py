@@ -83,7 +83,7 @@ def split_sorties(work_path: Sequence[Point2], spec: SortieSpec) -> list[Sortie]
     while True:
         out_t = float(router.distances_m(_HOME, start_pt[None, :])[0]) / cruise
         budget = usable - fixed - out_t + start_t
-        if ret_at(router, start_pt, cruise) > budget - start_t + 1e-9:
+        if fixed + 2 * out_t > usable + 1e-9:  # the way back is as long as the way out
             raise _unreachable(spec, start_pt, fixed)
         over = np.nonzero(g[nxt:] > budget)[0]
         if len(over) == 0:
@@ -119,10 +119,6 @@ def split_sorties(work_path: Sequence[Point2], spec: SortieSpec) -> list[Sortie]
         start_pt, start_t, nxt = cut_pt, cut_t, resume
 
 
-def ret_at(router: Router, point: FloatArray, cruise: float) -> float:
-    return float(router.distances_m(_HOME, point[None, :])[0]) / cruise
-
-
 def _cut_on_leg(
     router: Router,
     a: FloatArray,
@@ -135,8 +131,8 @@ def _cut_on_leg(
     """The largest fraction of a→b (left at time ``a_t``) still meeting time + way home."""
     leg_t = float(np.hypot(*(b - a))) / spec.work_speed_m_s
     lo, hi = 0.0, 1.0
-    for _ in range(2):
-        t = np.linspace(lo, hi, 65)
+    for _ in range(4):
+        t = np.linspace(lo, hi, 9)
         pts = a[None, :] + t[:, None] * (b - a)[None, :]
         ok = a_t + t * leg_t + router.distances_m(_HOME, pts) / cruise <= budget
         bad = np.nonzero(~ok)[0]
