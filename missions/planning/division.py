@@ -1,10 +1,11 @@
 """Dividing an area among drones: bases first, then sectors balanced by each drone's work time.
 
-Each point goes to the nearest base that may fly there. Around a base the area is cut into
-1° wedges; a wedge's cost for a drone is its area over the drone's coverage rate, scaled up by
-the share of each sortie lost to transit at the wedge's distance. Consecutive wedges are then
-handed out to the base's drones so that the longest total time is as small as possible, which
-balances fast and slow drones, and near and far work.
+Bases share the area through a power diagram whose weights are tuned until each base's crew
+needs about the same time (the nearest base wins when the crews are alike). Around a base the
+area is cut into 1° wedges; a wedge's cost for a drone is its area over the drone's coverage
+rate, scaled up by the share of each sortie lost to transit at the wedge's distance.
+Consecutive wedges are then handed out to the base's drones so that the longest total time is
+as small as possible, which balances fast and slow drones, and near and far work.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from shapely.geometry import MultiPoint, Point, Polygon
+from shapely.geometry import Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from missions.geo import OperatingArea
@@ -29,6 +30,7 @@ from missions.planning.vehicles import VehicleProfile
 __all__ = ["Division", "Drone", "plan_division"]
 
 _WEDGES = 360
+_BALANCE_ROUNDS = 12
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,12 +82,13 @@ def plan_division(
     first = drones[0].area
     if polygon_lonlat is None:
         polygon_lonlat = first.frame.geometry_to_geo(first.disk)
-    cells = _base_cells(polygon_lonlat, list(bases.values()))
+    crews = {name: [d for d in drones if d.area.base.name == name] for name in bases}
+    cells = _base_cells(polygon_lonlat, list(bases.values()), crews, options)
     plans: list[Plan] = []
     total_area = 0.0
     unreachable = 0.0
     for name, area in bases.items():
-        crew = [d for d in drones if d.area.base.name == name]
+        crew = crews[name]
         cell = area.plannable(area.frame.geometry_to_local(cells[name]))
         reach = max(_reach_m(d.profile, options, area, cell) for d in crew)
         reachable = shapely.intersection(cell, Point(0, 0).buffer(reach, quad_segs=64))
@@ -105,26 +108,76 @@ def plan_division(
         makespan_s=max(durations),
         balance=max(durations) / max(min(durations), 1e-9),
         area_km2=total_area / 1e6,
-        unreachable_km2=unreachable / 1e6,
+        unreachable_km2=max(0.0, unreachable / 1e6),
     )
 
 
 def _base_cells(
-    polygon_lonlat: BaseGeometry, areas: list[OperatingArea]
+    polygon_lonlat: BaseGeometry,
+    areas: list[OperatingArea],
+    crews: dict[str, list[Drone]],
+    options: CoverageOptions,
 ) -> dict[str, BaseGeometry]:
-    """Each base's share: the part of the polygon nearer to it than to any other base."""
+    """Each base's share of the polygon: a power diagram of the bases whose weights are
+    adjusted until the bases' crews need about the same time."""
     if len(areas) == 1:
         return {areas[0].base.name: polygon_lonlat}
     frame = areas[0].frame
     poly = frame.geometry_to_local(polygon_lonlat)
-    sites = [frame.point_to_local(a.base.position) for a in areas]
-    extent = shapely.box(*poly.buffer(1e5).bounds)
-    cells = shapely.voronoi_polygons(MultiPoint(sites), extend_to=extent)
-    out: dict[str, BaseGeometry] = {}
-    for area, site in zip(areas, sites, strict=True):
-        cell = next(c for c in shapely.get_parts(cells) if c.contains(Point(site)))
-        out[area.base.name] = frame.geometry_to_geo(shapely.intersection(poly, cell))
-    return out
+    sites = np.array([frame.point_to_local(a.base.position) for a in areas])
+    scale = max(poly.area, 1.0)
+    weights = np.zeros(len(areas))
+    best: tuple[float, list[BaseGeometry]] | None = None
+    for _ in range(_BALANCE_ROUNDS):
+        cells = _power_cells(poly, sites, weights)
+        times = []
+        for area, cell in zip(areas, cells, strict=True):
+            local = area.frame.geometry_to_local(frame.geometry_to_geo(cell))
+            region = area.plannable(local)
+            crew = crews[area.base.name]
+            times.append(_makespan(region, crew, options) if region.area > 1.0 else 0.0)
+        worst = max(times)
+        if best is None or worst < best[0]:
+            best = (worst, cells)
+        mean = float(np.mean(times))
+        if mean <= 0 or worst - min(times) <= 0.02 * mean:
+            break
+        weights += 0.5 * scale * (mean - np.asarray(times)) / mean
+    assert best is not None
+    return {a.base.name: frame.geometry_to_geo(c) for a, c in zip(areas, best[1], strict=True)}
+
+
+def _power_cells(poly: BaseGeometry, sites: FloatArray, weights: FloatArray) -> list[BaseGeometry]:
+    """Cells of ``|p - s|² - w`` (straight borders), clipped to ``poly``."""
+    minx, miny, maxx, maxy = poly.bounds
+    big = 4 * max(maxx - minx, maxy - miny, 1.0)
+    cells = []
+    for b in range(len(sites)):
+        cell: BaseGeometry = poly
+        for c in range(len(sites)):
+            if c == b:
+                continue
+            normal = sites[c] - sites[b]
+            norm = float(np.hypot(*normal))
+            if norm == 0:
+                continue
+            rhs = (sites[c] @ sites[c] - sites[b] @ sites[b] - weights[c] + weights[b]) / 2
+            u = normal / norm
+            t = rhs / norm  # border: p·u = t; keep p·u <= t
+            v = np.array([-u[1], u[0]])
+            centre = np.array([(minx + maxx) / 2, (miny + maxy) / 2])
+            base_pt = centre - u * (centre @ u - t)
+            half = Polygon(
+                [
+                    base_pt + v * big,
+                    base_pt - v * big,
+                    base_pt - v * big - u * big,
+                    base_pt + v * big - u * big,
+                ]
+            )
+            cell = shapely.intersection(cell, half)
+        cells.append(cell)
+    return cells
 
 
 def _reach_m(
@@ -166,6 +219,23 @@ def _wedge_costs(
     return areas, costs
 
 
+def _makespan(region: BaseGeometry, crew: Sequence[Drone], options: CoverageOptions) -> float:
+    """The crew's estimated time (s) for the region: the balanced longest drone time."""
+    _, costs = _wedge_costs(region, crew, options)
+    return _balanced_limit(costs)
+
+
+def _balanced_limit(costs: FloatArray) -> float:
+    lo, hi = float(costs.max(axis=1).max()), float(costs.max(axis=1).sum())
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        if _fits(costs, mid) is not None:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
 def _sectors(
     region: BaseGeometry, crew: Sequence[Drone], options: CoverageOptions
 ) -> list[BaseGeometry]:
@@ -176,14 +246,7 @@ def _sectors(
     start = int(np.argmin(areas))  # cut the circle where there is least to lose
     order = (start + np.arange(_WEDGES)) % _WEDGES
     costs = costs[order]
-    lo, hi = float(costs.max(axis=1).max()), float(costs.max(axis=1).sum())
-    for _ in range(50):
-        mid = (lo + hi) / 2
-        if _fits(costs, mid) is not None:
-            hi = mid
-        else:
-            lo = mid
-    cuts = _fits(costs, hi)
+    cuts = _fits(costs, _balanced_limit(costs))
     assert cuts is not None
     step = 360.0 / _WEDGES
     parts: list[BaseGeometry] = []
