@@ -7,7 +7,7 @@ vertex and at the cut, which is found on the leg where it first fails.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,12 +27,14 @@ _HOME: Point2 = (0.0, 0.0)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SortieSpec:
-    """How a work path is flown: altitude above ground, speed on the work, ROI on the path."""
+    """How a work path is flown: altitude above ground, speed on the work and, when
+    ``roi_for`` is given, the point the gimbal holds from each work waypoint on."""
 
     area: OperatingArea
     profile: VehicleProfile
     agl_m: float
     work_speed_m_s: float
+    roi_for: Callable[[Point2], Point2] | None = None  # gimbal target for each work waypoint
 
 
 def fixed_time_s(profile: VehicleProfile, alt_m: float) -> float:
@@ -178,15 +180,17 @@ def _sortie(index: int, work: list[Point2], spec: SortieSpec, work_s: float) -> 
     n_out = len(out_route) - 1
     n_work = len(work)
     for k in range(1, len(path) - 1):
-        if k == n_out:
-            b.waypoint(float(lat[k]), float(lon[k]), float(rel[k]))
-            b.speed(spec.work_speed_m_s)
-            continue
-        if k == n_out + n_work - 1:
-            b.waypoint(float(lat[k]), float(lon[k]), float(rel[k]))
-            b.speed(profile.cruise_speed_m_s)
-            continue
         b.waypoint(float(lat[k]), float(lon[k]), float(rel[k]))
+        if n_out <= k < n_out + n_work - 1 and spec.roi_for is not None:
+            roi = spec.roi_for(path[k])
+            r_lat, r_lon = area.frame.to_geo(*roi)
+            b.roi(float(r_lat), float(r_lon), 0.0)
+        if k == n_out:
+            b.speed(spec.work_speed_m_s)
+        if k == n_out + n_work - 1:
+            if spec.roi_for is not None:
+                b.roi_none()
+            b.speed(profile.cruise_speed_m_s)
     b.rtl()
     fixed = fixed_time_s(profile, spec.agl_m)
     duration = fixed + transit_m / profile.cruise_speed_m_s + work_s
