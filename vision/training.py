@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,7 +152,7 @@ def train(settings: TrainSettings) -> Path:
             deterministic=True,
             device=settings.device,
             workers=0,
-            project=str(settings.run_dir),
+            project=str(settings.run_dir.resolve()),
             name="train",
             exist_ok=True,
             plots=False,
@@ -195,7 +196,9 @@ def evaluate(
     per_class = {names[int(c)]: float(box.ap50[i]) for i, c in enumerate(box.ap_class_index)}
     counts = [int(n) for n in getattr(metrics, "nt_per_class", [])]
     instances = {names[i]: counts[i] for i in range(len(counts)) if counts[i] > 0}
-    images = int(metrics.seen) if hasattr(metrics, "seen") else 0
+    split_dir = Path(str(data.get("path", data_yaml.parent))) / str(data[split])
+    suffixes = {".jpg", ".jpeg", ".png", ".bmp"}
+    images = sum(1 for p in split_dir.glob("*") if p.suffix.lower() in suffixes)
     return EvalReport(
         split=split,
         images=images,
@@ -221,15 +224,19 @@ def export_onnx(*, weights: Path, out: Path, imgsz: int = 320) -> tuple[Path, tu
             module.format = "onnx"
     dummy = torch.zeros(1, 3, imgsz, imgsz)
     out.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(
-        network,
-        (dummy,),
-        str(out),
-        dynamo=False,
-        opset_version=17,
-        input_names=["images"],
-        output_names=["output0"],
-    )
+    with warnings.catch_warnings():
+        # The TorchScript exporter needs no onnxscript; torch calls it legacy, and tracing
+        # warns about the shape-dependent branches it freezes for this fixed input size.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            network,
+            (dummy,),
+            str(out),
+            dynamo=False,
+            opset_version=17,
+            input_names=["images"],
+            output_names=["output0"],
+        )
     names = model.names
     ordered = tuple(names[i] for i in sorted(names))
     return out, ordered
