@@ -13,7 +13,10 @@ import asyncio
 import contextlib
 import importlib
 import logging
-from collections.abc import Callable
+import os
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +42,7 @@ PARTS: dict[Literal["demo", "serve"], tuple[str, ...]] = {
         "vision.part:vision_part",
         "vision.fusion.part:fusion_part",
         "missions.controller.part:controller_part",
+        "missions.controller.demo:patrol_part",
         "missions.console.part:console_part",
         "sim.part:camera_part",
     ),
@@ -74,6 +78,22 @@ def _load_part(target: str) -> PartFactory:
     return factory
 
 
+@contextlib.asynccontextmanager
+async def _timed(name: str, part: AbstractAsyncContextManager[object]) -> AsyncIterator[None]:
+    """Run ``part``, logging how long it took to start and to stop."""
+    started = time.monotonic()
+    stopping = started
+    try:
+        async with part:
+            logger.debug("started %s in %.2f s", name, time.monotonic() - started)
+            try:
+                yield
+            finally:
+                stopping = time.monotonic()
+    finally:
+        logger.debug("stopped %s in %.2f s", name, time.monotonic() - stopping)
+
+
 def _bus_settings(config: SkyeyeConfig, url: str, protocol: Literal["5", "3.1.1"]) -> BusSettings:
     return BusSettings(
         url=url,
@@ -101,19 +121,17 @@ async def serve_app(
         config = config.model_copy(update={"console": console})
     async with contextlib.AsyncExitStack() as stack:
         if config.bus.url is None:
-            broker = await stack.enter_async_context(
-                EmbeddedBroker(host=config.bus.embedded_host, port=config.bus.embedded_port)
-            )
+            broker = EmbeddedBroker(host=config.bus.embedded_host, port=config.bus.embedded_port)
+            await stack.enter_async_context(_timed("embedded broker", broker))
             bus_url, protocol = broker.url, "3.1.1"
         else:
             bus_url, protocol = config.bus.url, config.bus.protocol
-        bus = await stack.enter_async_context(
-            Bus(_bus_settings(config, bus_url, protocol), clock=clock)  # type: ignore[arg-type]
-        )
+        bus = Bus(_bus_settings(config, bus_url, protocol), clock=clock)  # type: ignore[arg-type]
+        await stack.enter_async_context(_timed("bus", bus))
         context = AppContext(mode=mode, config=config, clock=clock, bus=bus, bus_url=bus_url)
         context.announce("MQTT bus", bus_url)
         for target in PARTS[mode]:
-            await stack.enter_async_context(_load_part(target)(context))
+            await stack.enter_async_context(_timed(target, _load_part(target)(context)))
         if started is not None:
             started(context)
         await (stop or asyncio.Event()).wait()
@@ -132,9 +150,19 @@ def _run(mode: Literal["demo", "serve"], config: SkyeyeConfig) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if os.environ.get("SKYEYE_DEBUG_PARTS"):  # how long each part takes to start and stop
+        logger.setLevel(logging.DEBUG)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_app(mode, config, started=_print_started))
+    logger.debug("event loop closed")
     Console().print("Skyeye stopped.")
+    # Every part has stopped and closed what it holds (sockets, database, recordings); what
+    # remains is the interpreter's teardown of native libraries (aiortc codecs, OpenCV,
+    # NumPy caches), which takes over a second. Leave now.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def run_demo(*, config_path: Path | None, console_port: int | None) -> None:

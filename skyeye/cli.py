@@ -64,7 +64,11 @@ def demo(
     """Run everything in one process on the embedded defaults; Ctrl-C stops it."""
     from skyeye.app import run_demo
 
-    run_demo(config_path=config, console_port=port)
+    try:
+        run_demo(config_path=config, console_port=port)
+    except ConfigError as exc:
+        _console.print(f"[red]✗[/red] {exc}")
+        raise typer.Exit(code=1) from None
 
 
 @app.command()
@@ -74,7 +78,11 @@ def serve(
     """Run against real vehicles, an external broker and PostgreSQL, as FILE says."""
     from skyeye.app import run_serve
 
-    run_serve(config_path=config)
+    try:
+        run_serve(config_path=config)
+    except ConfigError as exc:
+        _console.print(f"[red]✗[/red] {exc}")
+        raise typer.Exit(code=1) from None
 
 
 def _register_subcommands() -> None:

@@ -102,3 +102,11 @@ def test_demo_starts_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     assert "Skyeye stopped." in rest
     assert "Traceback" not in rest
     assert stopped_after_s < 2.0
+
+
+def test_demo_with_a_bad_config_says_why_and_starts_nothing(tmp_path: Path) -> None:
+    file = tmp_path / "bad.yaml"
+    file.write_text("bus:\n  ulr: mqtt://127.0.0.1:1883\n")
+    result = runner.invoke(app, ["demo", "--config", str(file)])
+    assert result.exit_code == 1
+    assert "bus.ulr (line 2): unknown key" in result.output
