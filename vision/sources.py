@@ -7,8 +7,8 @@
             ...
 
 Decoding runs on a dedicated thread; frames reach the event loop through a two-slot
-queue in which the newest frame wins. Files are played at their own pace (``realtime``)
-or as fast as they decode.
+queue. Live sources (``realtime``, the default) let the newest frame win; with
+``realtime=False`` a file is read as fast as it is consumed and no frame is dropped.
 """
 
 from __future__ import annotations
@@ -64,6 +64,23 @@ async def av_source(
             queue.get_nowait()
         queue.put_nowait(item)
 
+    def deliver(item: Any) -> None:
+        """Hand ``item`` over without dropping: the decoder waits for the consumer."""
+        future = asyncio.run_coroutine_threadsafe(queue.put(item), loop)
+        while not stop.is_set():
+            try:
+                future.result(timeout=0.2)
+                return
+            except TimeoutError:
+                continue
+        future.cancel()
+
+    def send(item: Any) -> None:
+        if realtime:
+            loop.call_soon_threadsafe(offer, item)
+        else:
+            deliver(item)
+
     def settle(error: BaseException | None) -> None:
         if opened.done():
             return
@@ -106,14 +123,14 @@ async def av_source(
                     received_monotonic_s=clock.monotonic(),
                     metadata=None,
                 )
-                loop.call_soon_threadsafe(offer, frame)
+                send(frame)
         except SourceError as exc:
-            loop.call_soon_threadsafe(offer, exc)
+            send(exc)
         except av.FFmpegError as exc:
-            loop.call_soon_threadsafe(offer, SourceError(url, f"decoding failed: {exc}"))
+            send(SourceError(url, f"decoding failed: {exc}"))
         finally:
             container.close()
-            loop.call_soon_threadsafe(offer, _END)
+            send(_END)
 
     thread = threading.Thread(target=decode, name=f"vision-src[{vehicle_id}]", daemon=True)
     thread.start()
