@@ -12,7 +12,13 @@ from missions.planning.errors import (
     PlanningError,
     PlanRefusedError,
 )
-from missions.planning.feasibility import FeasibilityReport, Rule, Violation, check_path
+from missions.planning.feasibility import (
+    FeasibilityReport,
+    Rule,
+    Violation,
+    check_items,
+    check_path,
+)
 from missions.planning.items import MissionBuilder, MissionItem
 from missions.planning.plan import Plan, Sortie
 from missions.planning.sensor import (
@@ -46,6 +52,7 @@ __all__ = [
     "TargetClass",
     "VehicleProfile",
     "Violation",
+    "check_items",
     "check_path",
     "plan_coverage",
     "plan_coverage_local",

@@ -14,13 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
+from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from missions.geo import NoRouteError, OperatingArea, ZoneKind
 from missions.geo.frame import FloatArray
 from missions.planning.errors import PlanRefusedError
+from missions.planning.items import MissionItem
 from missions.planning.vehicles import Camera, VehicleProfile
 
-__all__ = ["FeasibilityReport", "Rule", "Violation", "check_path"]
+__all__ = ["FeasibilityReport", "Rule", "Violation", "check_items", "check_path", "check_sorties"]
 
 _SAMPLE_M = 25.0
 
@@ -308,4 +310,66 @@ def check_sorties(
             required_gsd_m=required_gsd_m,
             camera=profile.camera,
         )
+    return FeasibilityReport(tuple(found))
+
+
+def check_items(
+    area: OperatingArea,
+    profile: VehicleProfile,
+    items: Sequence[MissionItem],
+    *,
+    required_gsd_m: float | None = None,
+) -> FeasibilityReport:
+    """Check a mission read from a file (e.g. made in QGC) as one sortie from the base.
+
+    The path runs through the positioned navigation items in order; timed loiters and turns
+    add their time (an unlimited loiter ends at the battery failsafe, so adds none), and RTL
+    returns to the base.
+    """
+    path: list[tuple[float, float]] = [(0.0, 0.0)]
+    alts: list[float] = [0.0]
+    hold_s = 0.0
+    for item in items:
+        if item.command == mavlink.MAV_CMD_NAV_TAKEOFF:
+            alts[0] = max(alts[0], item.z)
+            continue
+        if item.command == mavlink.MAV_CMD_NAV_RETURN_TO_LAUNCH:
+            path.append((0.0, 0.0))
+            alts.append(alts[-1])
+            continue
+        if not (item.is_nav and item.has_position) or (item.x == 0 and item.y == 0):
+            continue
+        x, y = area.frame.to_local(item.lat_deg, item.lon_deg)
+        z = item.z
+        if item.frame in (mavlink.MAV_FRAME_GLOBAL_INT, mavlink.MAV_FRAME_GLOBAL):
+            z -= area.home_elevation_m
+        path.append((float(x), float(y)))
+        alts.append(z)
+        if item.command == mavlink.MAV_CMD_NAV_LOITER_TIME:
+            hold_s += item.param1
+        elif item.command == mavlink.MAV_CMD_NAV_LOITER_TURNS:
+            hold_s += item.param1 * 2 * math.pi * abs(item.param3) / profile.cruise_speed_m_s
+        elif item.command == mavlink.MAV_CMD_NAV_WAYPOINT:
+            hold_s += max(item.param1, 0.0)
+    arr = np.asarray(path)
+    alt = np.asarray(alts)
+    alt[0] = alt[1] if len(alt) > 1 else alt[0]
+    length = float(np.sum(np.hypot(*np.diff(arr, axis=0).T))) if len(arr) > 1 else 0.0
+    climb = float(alt.max()) if len(alt) else 0.0
+    duration = (
+        profile.launch_overhead_s
+        + climb / profile.climb_rate_m_s
+        + climb / profile.descent_rate_m_s
+        + length / profile.cruise_speed_m_s
+        + hold_s
+    )
+    found = check_path(
+        area,
+        profile,
+        arr,
+        alt,
+        duration_s=duration,
+        required_gsd_m=required_gsd_m,
+        camera=profile.camera,
+    )
     return FeasibilityReport(tuple(found))
