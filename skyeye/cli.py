@@ -22,6 +22,7 @@ __all__ = ["SUBCOMMANDS", "app"]
 SUBCOMMANDS: dict[str, str] = {
     "vision": "vision.cli:app",
     "mission": "missions.controller.cli:app",
+    "plan": "missions.cli:plan_app",
     "sim": "sim.cli:app",
 }
 

@@ -207,7 +207,10 @@ def _wedge_costs(
     pieces = shapely.intersection(shapely.polygons(tri), region)
     areas = shapely.area(pieces)
     cent = shapely.centroid(pieces)
-    dist = np.nan_to_num(np.hypot(shapely.get_x(cent), shapely.get_y(cent)))
+    full = ~shapely.is_empty(cent)
+    xy = shapely.get_coordinates(cent[full])
+    dist = np.zeros(_WEDGES)
+    dist[full] = np.hypot(xy[:, 0], xy[:, 1])
     costs = np.zeros((_WEDGES, len(crew)))
     for k, d in enumerate(crew):
         geo = geometry_for(d.area, region, d.profile, options)
