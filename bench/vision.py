@@ -124,7 +124,7 @@ def ensure_weights(weights: Path, scratch: Path) -> tuple[Path, str]:
 def bare(weights: Path, frames: list[npt.NDArray[np.uint8]], seconds: float) -> tuple[float, float]:
     detector = create_detector(make_config(weights))
     detector.detect(frames[0])
-    times = []
+    times: list[float] = []
     started = time.perf_counter()
     while time.perf_counter() - started < seconds:
         image = frames[len(times) % len(frames)]
