@@ -78,11 +78,10 @@ def test_router_goes_around_zones_by_the_shortest_way_and_knows_when_boxed_in() 
     router = Router(wall, margin_m=20.0)
     path = router.route((0.0, 0.0), (0.0, 2000.0))
     legs = shapely.linestrings(np.stack([np.array(path[:-1]), np.array(path[1:])], axis=1))
-    assert not shapely.intersects(legs, wall).any()
+    assert not shapely.intersects(legs, wall.buffer(10.0)).any()  # half the margin, at least
     length = sum(math.dist(a, b) for a, b in itertools.pairwise(path))
-    # the exact shortest way round a 200 m × 1000 m box kept 20 m away
-    exact = 2 * math.hypot(120, 500) + 1000
-    assert exact <= length <= exact + 15.0  # nodes sit 1 m outside the margin
+    # near the exact shortest way round a 200 m × 1000 m box kept 10–20 m away
+    assert 2 * math.hypot(110, 500) + 1000 <= length <= 2 * math.hypot(121, 500) + 1000
     assert router.distances_m((0.0, 0.0), np.array([[0.0, 2000.0]]))[0] == pytest.approx(length)
     ring = shapely.Point(0, 0).buffer(600).difference(shapely.Point(0, 0).buffer(500))
     with pytest.raises(NoRouteError):
