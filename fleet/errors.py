@@ -18,6 +18,7 @@ vehicle's own STATUSTEXT explanation) and a sentence a pilot understands::
         ├── MissionTransferError the mission protocol ended with a MAV_MISSION_RESULT error
         │   └── MissionTimeout   the vehicle stopped answering during a transfer
         └── ParameterError       a parameter could not be read or set
+            └── ParameterTimeout no answer at all (the vehicle may not have it)
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "MissionTimeout",
     "MissionTransferError",
     "ParameterError",
+    "ParameterTimeout",
     "SigningError",
     "UnknownVehicleError",
     "VehicleError",
@@ -154,3 +156,9 @@ class ParameterError(VehicleError):
         self.name = name
         self.reason = reason
         super().__init__(vehicle_id, f"parameter {name}: {reason}")
+
+
+class ParameterTimeout(ParameterError, TimeoutError):
+    def __init__(self, vehicle_id: str, name: str, attempts: int) -> None:
+        self.attempts = attempts
+        super().__init__(vehicle_id, name, f"no answer after {attempts} attempt(s)")

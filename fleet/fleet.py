@@ -27,10 +27,11 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
-from fleet.errors import DiscoveryTimeout, FleetStateError, UnknownVehicleError
+from fleet.errors import DiscoveryTimeout, FleetError, FleetStateError, UnknownVehicleError
 from fleet.links import Link, Peer, open_link, parse_spec
 from fleet.settings import FleetSettings
 from fleet.signing import SigningKey, TimestampStore
+from fleet.telemetry import mode_number
 from fleet.vehicle import Vehicle
 from skyeye import topics
 from skyeye.clock import Clock, WallClock
@@ -142,18 +143,25 @@ class Fleet:
             link.close()
 
     def _leave_safe(self) -> None:
-        """The block raised: ask every armed vehicle to hold position (LOITER), once."""
+        """The block raised: ask every armed vehicle to hold position (LOITER), once.
+
+        Best effort by design: the fleet is going away, so nobody could act on an ack; if
+        the mode change is lost, the vehicle's own ground-station failsafe takes over when
+        our heartbeat stops.
+        """
         for vehicle in self._vehicles.values():
-            if vehicle.connected and vehicle.telemetry.armed and vehicle.link is not None:
-                _log.warning("%s: fleet block failed, sending LOITER", vehicle.vehicle_id)
-                with contextlib.suppress(Exception):
-                    vehicle.send(
-                        vehicle.encoder.command_long_encode(
-                            vehicle.system_id, vehicle.component_id,
-                            mavlink.MAV_CMD_DO_SET_MODE, 0,
-                            mavlink.MAV_MODE_FLAG_CUSTOM_MODE_ENABLED, 5, 0, 0, 0, 0, 0,
-                        )
-                    )  # fmt: skip
+            telemetry = vehicle.telemetry
+            loiter = mode_number(telemetry.vehicle_type, "LOITER")
+            if not (vehicle.connected and telemetry.armed and loiter is not None):
+                continue
+            _log.warning("%s: the fleet's block failed, sending LOITER", vehicle.vehicle_id)
+            with contextlib.suppress(FleetError, OSError):
+                vehicle.send(
+                    vehicle.encoder.command_long_encode(
+                        vehicle.system_id, vehicle.component_id, mavlink.MAV_CMD_DO_SET_MODE, 0,
+                        mavlink.MAV_MODE_FLAG_CUSTOM_MODE_ENABLED, loiter, 0, 0, 0, 0, 0,
+                    )
+                )  # fmt: skip
 
     def _require_open(self) -> None:
         if self._state is not FleetState.OPEN:

@@ -91,6 +91,7 @@ class Link:
         self.default_peer: Peer = None
         self.bad_frames = 0
         self.dropped_sends = 0
+        self.connects = 0  # times the link came up (TCP counts each reconnection)
         self.bytes_in = 0
 
     @property
@@ -162,6 +163,7 @@ class UdpLink(Link):
             self.default_peer = (self.spec.host, self.spec.port)
         self._transport = transport
         self._port = int(transport.get_extra_info("sockname")[1])
+        self.connects += 1
 
     @property
     def local_port(self) -> int:
@@ -203,7 +205,6 @@ class TcpLink(Link):
     def __init__(self, spec: LinkSpec, on_message: MessageHandler) -> None:
         super().__init__(spec, on_message)
         self._transport: asyncio.Transport | None = None
-        self.connects = 0
 
     async def open(self) -> None:
         """First connection attempt; failure is not fatal, ``run`` keeps trying."""

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
-from fleet.errors import ParameterError
+from fleet.errors import ParameterError, ParameterTimeout
 from fleet.port import Port
 
 __all__ = ["get_param", "list_params", "set_param"]
@@ -77,9 +77,7 @@ async def _exchange(port: Port, request: Any, name: str, what: str, accept: Any)
         raise ParameterError(
             port.vehicle_id, name, f"the vehicle kept {float(last.param_value):g} ({what} refused)"
         )
-    raise ParameterError(
-        port.vehicle_id, name, f"no answer after {settings.param_retries + 1} attempt(s)"
-    )
+    raise ParameterTimeout(port.vehicle_id, name, settings.param_retries + 1)
 
 
 async def list_params(port: Port) -> dict[str, float]:

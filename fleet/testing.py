@@ -158,6 +158,12 @@ class ScriptedVehicle:
             self._server.close()
             await self._server.wait_closed()
 
+    def retarget(self, udp_to: tuple[str, int]) -> None:
+        """Send to another ground-station address from now on (UDP only)."""
+        if self._udp_to is None:
+            raise ValueError("this vehicle serves TCP; it has no UDP target")
+        self._udp_to = udp_to
+
     def drop_client(self) -> None:
         """Close the current TCP connection (the ground station should reconnect)."""
         if self._writer is not None:

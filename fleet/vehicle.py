@@ -21,7 +21,7 @@ from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from fleet import missions, params
 from fleet.commands import CommandAck, run_command
-from fleet.errors import CommandDenied, LinkDown, ParameterError, SigningError
+from fleet.errors import CommandDenied, LinkDown, ParameterTimeout, SigningError
 from fleet.links import Link, Peer
 from fleet.missions import MissionItem, MissionType
 from fleet.port import LINK_LOST, Inbox, watching
@@ -604,9 +604,7 @@ class Vehicle:
         for name in _FAILSAFE_PARAMS:
             try:
                 values[name] = await self.get_param(name)
-            except ParameterError as exc:
-                if "no answer" not in exc.reason:
-                    raise
+            except ParameterTimeout:
                 self.require_link("read failsafe settings")
                 values[name] = None
 

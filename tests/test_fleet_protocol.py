@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr, ValidationError
@@ -31,6 +33,7 @@ from fleet import (
     MissionTransferError,
     MissionType,
     ParameterError,
+    ParameterTimeout,
     SigningKey,
     SigningSettings,
     UnknownVehicleError,
@@ -366,7 +369,7 @@ async def test_tcp_link_reconnects() -> None:
         vehicle = await fleet.wait_vehicle(1, timeout_s=5)
         await vehicle.set_mode("GUIDED")
         sim.drop_client()
-        await wait_for(lambda: link.connects >= 2)  # type: ignore[attr-defined]
+        await wait_for(lambda: link.connects >= 2)
         await vehicle.set_mode("LOITER")
         assert sim.mode == "LOITER"
 
@@ -444,3 +447,64 @@ async def test_connection_specs_and_lifecycle() -> None:
             async with fleet:
                 pass
     await fleet.__aexit__(None, None, None)  # closing twice is harmless
+
+
+async def test_missing_failsafe_parameters_read_back_as_none() -> None:
+    script = VehicleScript()
+    del script.params["FENCE_ALT_MAX"]
+    fast_params = FAST.model_copy(update={"param_retries": 1, "param_timeout_s": 0.05})
+    async with linked(script, settings=fast_params) as (_, vehicle, _sim):
+        with pytest.raises(ParameterTimeout):
+            await vehicle.get_param("FENCE_ALT_MAX")
+        settings = await vehicle.failsafe_settings()
+        assert settings.fence_alt_max_m is None
+        assert settings.fence_radius_m == 300.0
+
+
+async def _fly_then_fail(sim: ScriptedVehicle) -> None:
+    async with Fleet(settings=FAST) as fleet:
+        link = await fleet.connect("udp:127.0.0.1:0")
+        sim.retarget(("127.0.0.1", link.local_port))
+        vehicle = await fleet.wait_vehicle(1, timeout_s=5)
+        await vehicle.set_mode("GUIDED")
+        await vehicle.arm()
+        await wait_for(lambda: vehicle.state.armed)
+        raise RuntimeError("controller bug")
+
+
+async def test_a_failing_block_leaves_armed_vehicles_loitering() -> None:
+    async with ScriptedVehicle(udp_to=("127.0.0.1", 9)) as sim:
+        with pytest.raises(RuntimeError, match="controller bug"):
+            await _fly_then_fail(sim)
+        await wait_for(lambda: sim.mode == "LOITER")
+
+
+async def test_serial_link_over_a_pseudo_terminal() -> None:
+    master, slave = os.openpty()
+    try:
+        encoder = mavlink.MAVLink(None, srcSystem=3, srcComponent=1)
+        beat = encoder.heartbeat_encode(
+            mavlink.MAV_TYPE_QUADROTOR, mavlink.MAV_AUTOPILOT_ARDUPILOTMEGA, 0, 5, 3
+        ).pack(encoder)
+        async with Fleet(settings=FAST) as fleet:
+            await fleet.connect(f"serial:{os.ttyname(slave)}:57600")
+            os.write(master, beat)
+            vehicle = await fleet.wait_vehicle(3, timeout_s=5)
+            await wait_for(lambda: vehicle.state.mode == "LOITER")
+            decoder = mavlink.MAVLink(None)
+            heard: list[Any] = []
+            loop = asyncio.get_running_loop()
+            loop.add_reader(
+                master, lambda: heard.extend(decoder.parse_buffer(os.read(master, 4096)) or ())
+            )
+            try:
+                await wait_for(
+                    lambda: any(
+                        m.get_type() == "HEARTBEAT" and m.get_srcSystem() == 255 for m in heard
+                    )
+                )
+            finally:
+                loop.remove_reader(master)
+    finally:
+        os.close(master)
+        os.close(slave)
