@@ -1,1 +1,2 @@
-"""Decisions: geodesy and zones, planners, dispatch, the mission controller, persistence and the console."""
+"""Decisions: geodesy and zones, planners, dispatch, the mission controller, persistence,
+and the console."""
