@@ -33,6 +33,7 @@ _ARMED = mavlink.MAV_MODE_FLAG_SAFETY_ARMED
 _STATE_NAMES = {k: v.name.removeprefix("MAV_STATE_") for k, v in mavlink.enums["MAV_STATE"].items()}
 _FAILSAFE_STATES = frozenset({mavlink.MAV_STATE_CRITICAL, mavlink.MAV_STATE_EMERGENCY})
 _WARNING = mavlink.MAV_SEVERITY_WARNING
+_LOSS_WINDOW = 512  # packets: the window is halved when full, so loss follows recent traffic
 
 
 def mode_name(vehicle_type: int, custom_mode: int) -> str:
@@ -68,15 +69,13 @@ class LinkStats:
         self._expected[component_id] = (seq + 1) & 0xFF
         self.received += 1
         self.window_received += 1
+        if self.window_received + self.window_lost >= _LOSS_WINDOW:
+            self.window_received //= 2
+            self.window_lost //= 2
 
     def loss_pct(self) -> float:
         total = self.window_received + self.window_lost
         return 0.0 if total == 0 else 100.0 * self.window_lost / total
-
-    def roll_window(self) -> None:
-        """Halve the window so loss follows the link's recent behaviour."""
-        self.window_received //= 2
-        self.window_lost //= 2
 
     def restart(self) -> None:
         self._expected.clear()

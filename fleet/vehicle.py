@@ -373,7 +373,6 @@ class Vehicle:
             for inboxes in self._inboxes.values():
                 for inbox in inboxes:
                     inbox.put(LINK_LOST)
-        self._stats.roll_window()
 
     def _restored(self) -> None:
         self._connected = True

@@ -24,6 +24,7 @@ SUBCOMMANDS: dict[str, str] = {
     "mission": "missions.controller.cli:app",
     "plan": "missions.cli:plan_app",
     "sim": "sim.cli:app",
+    "fleet": "fleet.cli:app",
 }
 
 app = typer.Typer(
