@@ -55,6 +55,13 @@ class Router:
         lines = shapely.linestrings(coords)
         return ~shapely.intersects(lines, self.guard)
 
+    def allowed(self, points: FloatArray) -> Any:
+        """Whether each of (n, 2) points lies within the bounds detours may use."""
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        if self._bounds is None:
+            return np.ones(len(pts), dtype=bool)
+        return shapely.contains_xy(self._bounds, pts[:, 0], pts[:, 1])
+
     def route(self, a: Point2, b: Point2) -> list[Point2]:
         """The shortest clear polyline a→b (both included), or :class:`NoRouteError`."""
         if self.clear(a, b):

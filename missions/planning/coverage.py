@@ -135,7 +135,7 @@ def plan_coverage_local(
     angle = (
         math.radians(options.sweep_angle_deg)
         if options.sweep_angle_deg is not None
-        else best_sweep_angle_rad(region)
+        else best_sweep_angle_rad(region, geo.line_spacing_m)
     )
     sweeps, uncovered_m2 = sweep_lines(
         region,

@@ -29,6 +29,8 @@ from missions.planning.plan import Point2
 __all__ = ["Sweep", "best_sweep_angle_rad", "order_sweeps", "sweep_lines"]
 
 _MIN_AREA_M2 = 1.0
+_EVALUATE_BELOW_M2 = 100e6  # larger regions take the narrowest direction without trying others
+_OWN_EDGES = 4
 _SLACK_M = 0.01  # residues thinner than this next to a sweep's reach are not swept again
 
 
@@ -41,23 +43,48 @@ class Sweep:
     x1: float
 
 
-def best_sweep_angle_rad(region: BaseGeometry) -> float:
-    """The direction along which the region is narrowest across: fewest lines and turns.
+def best_sweep_angle_rad(region: BaseGeometry, spacing_m: float | None = None) -> float:
+    """The sweep direction that makes the shortest path.
 
-    Candidates are the convex hull's edge directions (the minimum width is always reached
-    with one side of the hull parallel to the sweeps).
+    Candidates are the convex hull's edge directions (the minimum width across, hence fewest
+    lines, is always reached with a hull side parallel to the sweeps) and the region's own
+    longest edges. Without ``spacing_m``, or for regions over 100 km², the narrowest direction
+    wins; otherwise each candidate's sweeps are laid out and the one with the least line
+    length plus one spacing per turn wins (this is what finds the arm of an L).
     """
-    hull = np.asarray(shapely.convex_hull(region).exterior.coords) if region.area > 0 else None
-    if hull is None or len(hull) < 4:
+    if region.is_empty or region.area <= 0:
+        return 0.0
+    hull = np.asarray(shapely.convex_hull(region).exterior.coords)
+    if len(hull) < 4:
         return 0.0
     edges = np.diff(hull, axis=0)
-    angles = np.arctan2(edges[:, 1], edges[:, 0])
+    angles = np.arctan2(edges[:, 1], edges[:, 0]) % math.pi
     normals = np.column_stack([-np.sin(angles), np.cos(angles)])
     proj = hull[:-1] @ normals.T
     widths = proj.max(axis=0) - proj.min(axis=0)
-    lengths = np.hypot(edges[:, 0], edges[:, 1])
-    best = np.lexsort((-lengths, np.round(widths, 6)))[0]
-    return float(angles[best] % math.pi)
+    narrowest = float(angles[int(np.argmin(widths))])
+    if spacing_m is None or region.area > _EVALUATE_BELOW_M2:
+        return narrowest
+    rings = [
+        np.asarray(p.exterior.coords) for p in shapely.get_parts(region) if isinstance(p, Polygon)
+    ]
+    own = np.concatenate([np.diff(r, axis=0) for r in rings])
+    longest = own[np.argsort(-np.hypot(own[:, 0], own[:, 1]))[:_OWN_EDGES]]
+    candidates = [narrowest, *(np.arctan2(longest[:, 1], longest[:, 0]) % math.pi).tolist()]
+    unique: list[float] = []
+    for a in candidates:
+        if all(
+            abs((a - b + math.pi / 2) % math.pi - math.pi / 2) > math.radians(1) for b in unique
+        ):
+            unique.append(float(a))
+    if len(unique) == 1:
+        return narrowest
+    costs = []
+    for a in unique:
+        rot = affinity.rotate(region, -a, origin=(0, 0), use_radians=True)
+        ys, _, bounds = _bands(rot, spacing_m)
+        costs.append(float(np.sum(bounds[:, 2] - bounds[:, 0])) + len(ys) * spacing_m)
+    return unique[int(np.argmin(costs))]
 
 
 def _bands(rot: BaseGeometry, spacing: float) -> tuple[FloatArray, list[Polygon], FloatArray]:
@@ -144,86 +171,76 @@ def order_sweeps(
     router: Router,
     turn_radius_m: float = 0.0,
 ) -> list[Point2]:
-    """One flyable polyline (local metres) through every sweep, starting near ``start_m``."""
+    """One flyable polyline (local metres) through every sweep, starting near ``start_m``.
+
+    Sweeps are grouped into cells (runs of bands where each sweep overlaps exactly one sweep
+    below and above it); each cell is flown back and forth from its end nearest to where the
+    drone is, and the next cell is the one with the nearest entry corner.
+    """
     if not sweeps:
         return []
     c, s = math.cos(angle_rad), math.sin(angle_rad)
     ys = np.array([w.y for w in sweeps])
     x0 = np.array([w.x0 for w in sweeps])
     x1 = np.array([w.x1 for w in sweeps])
-    band = np.round((ys - ys.min()) / spacing_m).astype(np.int64)
-    by_band: dict[int, list[int]] = {}
-    for i, b in enumerate(band):
-        by_band.setdefault(int(b), []).append(i)
-    sx, sy = start_m[0] * c + start_m[1] * s, -start_m[0] * s + start_m[1] * c
-    ends = np.concatenate([np.column_stack([x0, ys]), np.column_stack([x1, ys])])
-    left = np.ones(len(sweeps), dtype=bool)
+    cells = _cells(np.round((ys - ys.min()) / spacing_m).astype(np.int64), x0, x1)
 
     def to_local(x: float, y: float) -> Point2:
         return (x * c - y * s, x * s + y * c)
 
+    pos = (start_m[0] * c + start_m[1] * s, -start_m[0] * s + start_m[1] * c)
     path: list[Point2] = []
-    pos = np.array([sx, sy])
-    direction = 1
-    current: int | None = None
-    while left.any():
-        nxt: int | None = None
-        if current is not None:
-            nxt = _neighbour(current, direction, band, by_band, x0, x1, left, pos)
-            if nxt is None:
-                direction = -direction
-                nxt = _neighbour(current, direction, band, by_band, x0, x1, left, pos)
-        if nxt is None and current is None:
-            nxt, direction = _first(band, ends, pos, len(sweeps))
-        if nxt is None:
-            alive = np.concatenate([left, left])
-            d = np.where(alive, np.hypot(ends[:, 0] - pos[0], ends[:, 1] - pos[1]), np.inf)
-            nxt = int(np.argmin(d)) % len(sweeps)
-        left[nxt] = False
-        enter_left = abs(x0[nxt] - pos[0]) <= abs(x1[nxt] - pos[0])
-        a = (x0[nxt], ys[nxt]) if enter_left else (x1[nxt], ys[nxt])
-        b = (x1[nxt], ys[nxt]) if enter_left else (x0[nxt], ys[nxt])
-        la, lb = to_local(*a), to_local(*b)
-        if path:
-            _connect(path, la, router, turn_radius_m)
-        path.append(la)
-        if lb != la:
-            path.append(lb)
-        pos = np.array(b)
-        current = nxt
+    left = list(range(len(cells)))
+    while left:
+        best = (math.inf, 0, False)
+        for k in left:
+            cell = cells[k]
+            for from_top, sweep in ((False, cell[0]), (True, cell[-1])):
+                d = min(
+                    math.dist(pos, (x0[sweep], ys[sweep])), math.dist(pos, (x1[sweep], ys[sweep]))
+                )
+                if d < best[0]:
+                    best = (d, k, from_top)
+        _, k, from_top = best
+        left.remove(k)
+        for i in reversed(cells[k]) if from_top else cells[k]:
+            enter_left = abs(x0[i] - pos[0]) <= abs(x1[i] - pos[0])
+            a = (x0[i], ys[i]) if enter_left else (x1[i], ys[i])
+            b = (x1[i], ys[i]) if enter_left else (x0[i], ys[i])
+            la, lb = to_local(*a), to_local(*b)
+            if path:
+                _connect(path, la, router, turn_radius_m)
+            path.append(la)
+            if lb != la:
+                path.append(lb)
+            pos = b
     return path
 
 
-def _first(band: np.ndarray, ends: FloatArray, pos: FloatArray, n: int) -> tuple[int, int]:
-    """Start at the end of the first or last band nearest to ``pos``, sweeping inwards."""
-    d = np.hypot(ends[:, 0] - pos[0], ends[:, 1] - pos[1])
-    twice = np.concatenate([band, band])
-    low = np.where(twice == band.min(), d, np.inf)
-    high = np.where(twice == band.max(), d, np.inf)
-    if low.min() <= high.min():
-        return int(np.argmin(low)) % n, 1
-    return int(np.argmin(high)) % n, -1
+def _cells(band: np.ndarray, x0: FloatArray, x1: FloatArray) -> list[list[int]]:
+    """Runs of sweeps in consecutive bands that overlap one-to-one (boustrophedon cells)."""
+    by_band: dict[int, list[int]] = {}
+    for i in np.lexsort((x0, band)):
+        by_band.setdefault(int(band[i]), []).append(int(i))
 
+    def overlaps(i: int, j: int) -> bool:
+        return bool(x0[i] <= x1[j] and x0[j] <= x1[i])
 
-def _neighbour(
-    current: int,
-    direction: int,
-    band: np.ndarray,
-    by_band: dict[int, list[int]],
-    x0: FloatArray,
-    x1: FloatArray,
-    left: np.ndarray,
-    pos: FloatArray,
-) -> int | None:
-    """The unflown sweep in the next band overlapping the current one, nearest to ``pos``."""
-    best, best_d = None, math.inf
-    for j in by_band.get(int(band[current]) + direction, ()):
-        if not left[j] or x1[j] < x0[current] or x0[j] > x1[current]:
-            continue
-        d = min(abs(x0[j] - pos[0]), abs(x1[j] - pos[0]))
-        if d < best_d:
-            best, best_d = j, d
-    return best
+    cells: list[list[int]] = []
+    cell_of: dict[int, int] = {}
+    for b in sorted(by_band):
+        for i in by_band[b]:
+            below = [j for j in by_band.get(b - 1, ()) if overlaps(i, j)]
+            if len(below) == 1:
+                j = below[0]
+                above = [k for k in by_band[b] if overlaps(k, j)]
+                if len(above) == 1 and cells[cell_of[j]][-1] == j:
+                    cell_of[i] = cell_of[j]
+                    cells[cell_of[j]].append(i)
+                    continue
+            cell_of[i] = len(cells)
+            cells.append([i])
+    return cells
 
 
 def _connect(
@@ -244,7 +261,7 @@ def _connect(
             in_pt = (target[0] + ux, target[1] + uy)
             legs = np.array([here, out_pt, in_pt])
             ends = np.array([out_pt, in_pt, target])
-            if router.clear_many(legs, ends).all():
+            if router.clear_many(legs, ends).all() and router.allowed(legs[1:]).all():
                 path.extend([out_pt, in_pt])
                 return
     route = router.route(here, target)
