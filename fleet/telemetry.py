@@ -33,6 +33,7 @@ _ARMED = mavlink.MAV_MODE_FLAG_SAFETY_ARMED
 _STATE_NAMES = {k: v.name.removeprefix("MAV_STATE_") for k, v in mavlink.enums["MAV_STATE"].items()}
 _FAILSAFE_STATES = frozenset({mavlink.MAV_STATE_CRITICAL, mavlink.MAV_STATE_EMERGENCY})
 _WARNING = mavlink.MAV_SEVERITY_WARNING
+_DRAIN_MIN_S = 30.0  # clock seconds of drain before time left is extrapolated
 _LOSS_WINDOW = 512  # packets: the window is halved when full, so loss follows recent traffic
 
 
@@ -114,6 +115,8 @@ class Telemetry:
         self.battery_voltage_v: float | None = None
         self.battery_pct: float | None = None
         self.battery_time_left_s: float | None = None
+        self._battery_reported_time = False  # BATTERY_STATUS.time_remaining seen
+        self._battery_samples: deque[tuple[float, float]] = deque(maxlen=64)
         self.gps_fix_type = 0
         self.gps_satellites = 0
         self.home: GeoPoint | None = None
@@ -223,13 +226,27 @@ class Telemetry:
         if m.voltage_battery != 65535:
             self.battery_voltage_v = m.voltage_battery * 1e-3
         if 0 <= m.battery_remaining <= 100:
-            self.battery_pct = float(m.battery_remaining)
+            self._battery_level(float(m.battery_remaining))
+
+    def _battery_level(self, pct: float) -> None:
+        """Track remaining %; without the vehicle's own estimate, extrapolate the drain."""
+        samples = self._battery_samples
+        if pct != self.battery_pct or not samples:
+            samples.append((self._clock.monotonic(), pct))
+        self.battery_pct = pct
+        if self._battery_reported_time or len(samples) < 2:
+            return
+        (t0, p0), (t1, p1) = samples[0], samples[-1]
+        if t1 - t0 >= _DRAIN_MIN_S and p0 > p1:
+            self.battery_time_left_s = p1 / ((p0 - p1) / (t1 - t0))
 
     def _battery_status(self, m: Any) -> None:
         if m.id == 0:  # BATTERY_STATUS's own 'id' field: the battery instance
-            self.battery_time_left_s = float(m.time_remaining) if m.time_remaining > 0 else None
+            if m.time_remaining > 0:
+                self._battery_reported_time = True
+                self.battery_time_left_s = float(m.time_remaining)
             if 0 <= m.battery_remaining <= 100:
-                self.battery_pct = float(m.battery_remaining)
+                self._battery_level(float(m.battery_remaining))
 
     def _gps_raw_int(self, m: Any) -> None:
         self.gps_fix_type = min(8, m.fix_type)

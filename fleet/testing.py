@@ -41,6 +41,7 @@ class VehicleScript:
     lon_deg: float = 8.5456
     home_alt_amsl_m: float = 488.0
     telemetry_rate_hz: float = 4.0
+    battery_pct: int = 87
     heartbeat_rate_hz: float = 1.0
     prearm_failure: str | None = None  # refuse to arm with this STATUSTEXT
     ignore_commands: frozenset[int] = frozenset()  # never answer these MAV_CMDs
@@ -232,7 +233,9 @@ class ScriptedVehicle:
                 round(self.alt_rel_m * 1000), 100, -50, 0, 9000,
             ))  # fmt: skip
             self.send(m.attitude_encode(t_ms, 0.01, -0.02, math.radians(90), 0, 0, 0))
-            self.send(m.sys_status_encode(0, 0, 0, 500, 12_600, 1000, 87, 0, 0, 0, 0, 0, 0))
+            self.send(
+                m.sys_status_encode(0, 0, 0, 500, 12_600, 1000, s.battery_pct, 0, 0, 0, 0, 0, 0)
+            )
             self.send(m.gps_raw_int_encode(
                 t_ms * 1000, 3, round(s.lat_deg * 1e7), round(s.lon_deg * 1e7),
                 round(alt_amsl * 1000), 80, 120, 500, 9000, 14,

@@ -41,7 +41,7 @@ from fleet import (
 )
 from fleet.proxy import Impairment, ImpairmentProxy
 from fleet.testing import ScriptedVehicle, VehicleScript
-from skyeye.clock import WallClock
+from skyeye.clock import ScaledClock, WallClock
 from skyeye.contracts import VehicleEvent, VehicleEventKind
 
 FAST = FleetSettings(
@@ -508,3 +508,23 @@ async def test_serial_link_over_a_pseudo_terminal() -> None:
     finally:
         os.close(master)
         os.close(slave)
+
+
+async def test_battery_time_left_is_extrapolated_from_the_drain() -> None:
+    clock = ScaledClock(100.0)  # 30 clock seconds of drain pass in 0.3 s
+    async with Fleet(settings=FAST, clock=clock) as fleet:
+        link = await fleet.connect("udp:127.0.0.1:0")
+        script = VehicleScript(battery_pct=90, telemetry_rate_hz=20.0)
+        async with ScriptedVehicle(script, udp_to=("127.0.0.1", link.local_port)):
+            vehicle = await fleet.wait_vehicle(1, timeout_s=5)
+            await wait_for(lambda: vehicle.state.battery_pct == 90)
+            start = clock.monotonic()
+            for pct in (85, 80, 75, 70):
+                await clock.sleep(15.0)
+                script.battery_pct = pct
+                await wait_for(lambda p=pct: vehicle.state.battery_pct == p)  # type: ignore[misc]
+            elapsed = clock.monotonic() - start
+            left = vehicle.state.battery_time_left_s
+            assert left is not None
+            # 20 % went in `elapsed` s (± a telemetry period), so 70 % lasts 3.5 times that
+            assert left == pytest.approx(3.5 * elapsed, rel=0.25)
