@@ -528,3 +528,20 @@ async def test_battery_time_left_is_extrapolated_from_the_drain() -> None:
             assert left is not None
             # 20 % went in `elapsed` s (± a telemetry period), so 70 % lasts 3.5 times that
             assert left == pytest.approx(3.5 * elapsed, rel=0.25)
+
+
+async def test_several_system_ids_on_one_link() -> None:
+    async with Fleet(settings=FAST) as fleet:
+        link = await fleet.connect("udp:127.0.0.1:0")
+        target = ("127.0.0.1", link.local_port)
+        async with (
+            ScriptedVehicle(VehicleScript(system_id=4), udp_to=target) as four,
+            ScriptedVehicle(VehicleScript(system_id=9, lat_deg=47.5), udp_to=target) as nine,
+        ):
+            v4 = await fleet.wait_vehicle(4, timeout_s=5)
+            v9 = await fleet.wait_vehicle("mav-9", timeout_s=5)
+            await v9.set_mode("GUIDED")
+            await v4.set_mode("LOITER")
+            assert (four.mode, nine.mode) == ("LOITER", "GUIDED")
+            await wait_for(lambda: v9.state.lat_deg == 47.5 and v4.state.lat_deg == 47.3977)
+            assert sorted(fleet.vehicle_ids()) == ["mav-4", "mav-9"]
