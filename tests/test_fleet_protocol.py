@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import math
 import os
 from collections.abc import AsyncIterator, Callable
@@ -34,6 +35,7 @@ from fleet import (
     MissionType,
     ParameterError,
     ParameterTimeout,
+    SigningError,
     SigningKey,
     SigningSettings,
     UnknownVehicleError,
@@ -374,15 +376,22 @@ async def test_tcp_link_reconnects() -> None:
         assert sim.mode == "LOITER"
 
 
-async def test_signing_with_the_right_key() -> None:
+async def test_signing_with_the_right_key(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     script = VehicleScript(signing_key=SigningKey.from_hex(KEY_A))
     settings = FAST.model_copy(update={"signing": SigningSettings(keys={1: SecretStr(KEY_A)})})
     async with linked(script, settings=settings) as (_, vehicle, sim):
         assert vehicle.signing
         await vehicle.set_mode("GUIDED")
+        vehicle.encoder.signing.sign_outgoing = False  # whatever goes wrong: never unsigned
+        with pytest.raises(SigningError, match="refusing to send unsigned"):
+            await vehicle.set_mode("LOITER")
+        vehicle.encoder.signing.sign_outgoing = True
         assert sim.mode == "GUIDED"
         assert sim.rejected_unsigned == 0
         assert vehicle.rejected_signatures == 0
+    assert caplog.records
+    assert not any(KEY_A in r.getMessage() or "a1a1" in r.getMessage() for r in caplog.records)
 
 
 async def test_signing_with_a_wrong_key_is_ignored_and_reported() -> None:
