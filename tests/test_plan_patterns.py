@@ -35,16 +35,21 @@ def test_orbit_holds_the_gimbal_on_the_centre_at_the_radius() -> None:
     plan = plan_orbit(AREA, lat, lon, profile=QUAD, radius_m=120.0, agl_m=70.0, time_s=600.0)
     items = plan.items
     roi = next(i for i in items if i.command == C.MAV_CMD_DO_SET_ROI_LOCATION)
-    loiter = next(i for i in items if i.command == C.MAV_CMD_NAV_LOITER_TIME)
+    loiter = next(i for i in items if i.command == C.MAV_CMD_NAV_LOITER_TURNS)
     assert (roi.lat_deg, roi.lon_deg) == pytest.approx((lat, lon), abs=1e-7)
     assert (loiter.lat_deg, loiter.lon_deg) == pytest.approx((lat, lon), abs=1e-7)
-    assert loiter.param1 == 600.0
+    lap_s = 2 * math.pi * 120.0 / 15.0  # cruise speed; the turn pulls 1.9 m/s² < 2.5
+    assert loiter.param1 == math.ceil(600.0 / lap_s)  # whole turns lasting the 10 minutes
     assert loiter.param3 == 120.0
     assert items.index(roi) < items.index(loiter)
     ring = np.asarray(plan.sorties[0].path_m[2:-2])
     assert np.allclose(np.hypot(ring[:, 0] - 1500.0, ring[:, 1] - 800.0), 120.0, atol=0.5)
     assert plan.duration_s == pytest.approx(
-        600.0 + QUAD.launch_overhead_s + 70 / 5 + 70 / 3 + 2 * (math.hypot(1500, 800) - 120) / 15,
+        loiter.param1 * lap_s
+        + QUAD.launch_overhead_s
+        + 70 / 5
+        + 70 / 3
+        + 2 * (math.hypot(1500, 800) - 120) / 15,
         rel=1e-3,
     )
 
@@ -52,7 +57,8 @@ def test_orbit_holds_the_gimbal_on_the_centre_at_the_radius() -> None:
 def test_open_ended_orbit_budgets_the_battery_and_bad_orbits_are_refused() -> None:
     lat, lon = _geo(AREA, 3000.0, 0.0)
     plan = plan_orbit(AREA, lat, lon, profile=QUAD)
-    assert plan.items[-2].command == C.MAV_CMD_NAV_LOITER_UNLIM
+    assert plan.items[-2].command == C.MAV_CMD_NAV_LOITER_TURNS
+    assert plan.items[-2].param1 == 255.0  # until told
     assert plan.sorties[0].duration_s == pytest.approx(QUAD.usable_s)
     with pytest.raises(InvalidRequestError, match="radius"):
         plan_orbit(AREA, lat, lon, profile=QUAD, radius_m=2.0)

@@ -23,7 +23,7 @@ from missions.planning.errors import InvalidRequestError, PlanRefusedError
 from missions.planning.feasibility import Rule, Violation
 from missions.planning.plan import Plan, Point2
 from missions.planning.sorties import fixed_time_s
-from missions.planning.stations import Hold, Stop, station_sortie
+from missions.planning.stations import Hold, Stop, circle_speed_m_s, station_sortie
 from missions.planning.vehicles import VehicleProfile
 
 __all__ = [
@@ -120,12 +120,14 @@ def plan_relay(
     launch = 0.0
     while True:
         lead, back, station = legs[vid]
-        leave = min(arrive + station, start + duration_s)
+        leave = _whole_turns(
+            profiles[vid], radius_m, arrive, min(arrive + station, start + duration_s), station
+        )
         shifts.append(
             _shift(area, profiles[vid], vid, center, radius_m, agl_m, launch, arrive, leave, back)
         )
         ready[vid] = leave + back + profiles[vid].turnaround_s
-        if leave >= start + duration_s:
+        if leave >= start + duration_s - 1e-6:
             break
         due = leave - handover_s
         able = [v for v in ready if v != vid and ready[v] + legs[v][0] <= due]
@@ -150,6 +152,18 @@ def plan_relay(
     )
 
 
+def _whole_turns(
+    profile: VehicleProfile, radius_m: float, arrive: float, leave: float, station: float
+) -> float:
+    """When the drone leaves after whole turns (copters orbit in LOITER_TURNS): as late as
+    ``leave`` or just after, never past its battery's ``station`` time."""
+    lap = 2 * math.pi * radius_m / circle_speed_m_s(profile, radius_m)
+    turns = max(1, math.ceil((leave - arrive) / lap - 1e-9))
+    if turns * lap > station:
+        turns = max(1, math.floor(station / lap))
+    return arrive + turns * lap
+
+
 def _shift(
     area: OperatingArea,
     profile: VehicleProfile,
@@ -163,7 +177,7 @@ def _shift(
     back: float,
 ) -> Shift:
     stop = Stop(
-        point_m=center, hold=Hold.TIME, hold_s=leave - arrive, radius_m=radius_m, roi_m=center
+        point_m=center, hold=Hold.TURNS, hold_s=leave - arrive, radius_m=radius_m, roi_m=center
     )
     sortie = station_sortie(area, profile, [stop], agl_m=agl_m)
     verify(area, profile, [sortie], f"overwatch shift of {vid}")
@@ -270,7 +284,7 @@ def plan_priority_patrol(
     xy = [area.frame.to_local(h.lat_deg, h.lon_deg) for h in hotspots]
     pts = [(float(x), float(y)) for x, y in xy]
     stops = [
-        Stop(point_m=pts[i], hold=Hold.TIME, hold_s=dwell_s, radius_m=radius_m, roi_m=pts[i])
+        Stop(point_m=pts[i], hold=Hold.TURNS, hold_s=dwell_s, radius_m=radius_m, roi_m=pts[i])
         for i in order
     ]
     sortie = station_sortie(area, profile, stops, agl_m=agl_m)

@@ -68,8 +68,8 @@ def plan_orbit(
     time_s: float | None = None,
     vehicle_id: str = "",
 ) -> Plan:
-    """Circle a point with the gimbal on it: for ``time_s`` (LOITER_TIME), or until told
-    otherwise (LOITER_UNLIM, with the longest time the battery allows as its budget)."""
+    """Circle a point with the gimbal on it: whole turns lasting ``time_s`` (LOITER_TURNS), or
+    until told otherwise (255 turns, with the longest time the battery allows as its budget)."""
     if not 5.0 <= radius_m <= 2000.0:
         raise InvalidRequestError(f"orbit radius must be within 5..2000 m, got {radius_m}")
     center = _local(area, lat_deg, lon_deg, "orbit centre")
@@ -82,7 +82,7 @@ def plan_orbit(
     if time_s is None:
         hold, hold_s = Hold.UNLIMITED, max(budget, 0.0)
     else:
-        hold, hold_s = Hold.TIME, time_s
+        hold, hold_s = Hold.TURNS, time_s
     stop = Stop(point_m=center, hold=hold, hold_s=hold_s, radius_m=radius_m, roi_m=center)
     sortie = station_sortie(area, profile, [stop], agl_m=agl)
     verify(area, profile, [sortie], "orbit")
@@ -94,7 +94,9 @@ def plan_orbit(
         sorties=(sortie,),
         alt_rel_m=sortie.alt_rel_m,
         duration_s=sortie.duration_s,
-        notes=(f"on station up to {hold_s / 60:.1f} min at {radius_m:g} m radius",),
+        notes=(
+            f"on station {sortie.duration_s - reach.duration_s:.0f} s at {radius_m:g} m radius",
+        ),
     )
 
 

@@ -20,16 +20,20 @@ from missions.planning.plan import Point2, Sortie, path_length_m
 from missions.planning.sorties import fixed_time_s
 from missions.planning.vehicles import VehicleProfile
 
-__all__ = ["Hold", "Stop", "station_sortie"]
+__all__ = ["Hold", "Stop", "circle_speed_m_s", "station_sortie"]
 
 _HOME: Point2 = (0.0, 0.0)
 
 
 class Hold(enum.Enum):
+    """What to do at a stop. Copters circle only in LOITER_TURNS (LOITER_TIME and LOITER_UNLIM
+    hold still), so circling holds are turns: enough whole turns to last ``hold_s``."""
+
     PASS = "pass"  # fly through
-    TIME = "time"  # LOITER_TIME for hold_s
-    TURNS = "turns"  # LOITER_TURNS: hold_s is how long the turns take
-    UNLIMITED = "unlimited"  # LOITER_UNLIM: hold_s is the time budgeted for the battery
+    TIME = "time"  # LOITER_TIME: hover for hold_s
+    TURNS = "turns"  # LOITER_TURNS: whole turns lasting at least hold_s
+    UNLIMITED = "unlimited"  # until told: LOITER_UNLIM hovering, or 255 turns when circling;
+    # hold_s is the time budgeted for the battery
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,6 +80,7 @@ def station_sortie(
     hold_total = 0.0
     travel_m = 0.0
     for stop in stops:
+        hold_total += _hold_s(profile, stop)
         center = stop.point_m
         entry = center
         if stop.hold is not Hold.PASS and stop.radius_m != 0.0:
@@ -95,7 +100,6 @@ def station_sortie(
             waypoints.append((p, None))
         path.extend(leg[1:])
         waypoints.append((entry, stop))
-        hold_total += stop.hold_s
         if stop.hold is not Hold.PASS and stop.radius_m != 0.0:
             ring = _ring(center, stop.radius_m, entry)
             path.extend(ring)
@@ -123,28 +127,19 @@ def station_sortie(
         c_lat, c_lon = area.frame.to_geo(*stop.point_m)
         if stop.roi_m is not None:
             _roi(b, area, stop.roi_m)
+        b.waypoint(la, lo, alt)
         if stop.hold is Hold.TIME:
-            b.waypoint(la, lo, alt)
             b.loiter_time(
                 float(c_lat), float(c_lon), alt, time_s=stop.hold_s, radius_m=stop.radius_m
             )
         elif stop.hold is Hold.TURNS:
-            turns = (
-                stop.hold_s
-                * profile.cruise_speed_m_s
-                / (2 * math.pi * max(abs(stop.radius_m), 1.0))
-            )
-            b.waypoint(la, lo, alt)
             b.loiter_turns(
-                float(c_lat),
-                float(c_lon),
-                alt,
-                turns=round(max(turns, 1.0), 1),
-                radius_m=stop.radius_m,
+                float(c_lat), float(c_lon), alt, turns=_turns(profile, stop), radius_m=stop.radius_m
             )
+        elif stop.radius_m != 0.0:
+            b.loiter_turns(float(c_lat), float(c_lon), alt, turns=255.0, radius_m=stop.radius_m)
         else:
-            b.waypoint(la, lo, alt)
-            b.loiter_unlimited(float(c_lat), float(c_lon), alt, radius_m=stop.radius_m)
+            b.loiter_unlimited(float(c_lat), float(c_lon), alt)
         if stop.roi_m is not None and stop.hold is not Hold.UNLIMITED:
             b.roi_none()
     b.rtl()
@@ -163,6 +158,24 @@ def station_sortie(
         work_from=1,
         work_to=len(path) - 2,
     )
+
+
+def circle_speed_m_s(profile: VehicleProfile, radius_m: float) -> float:
+    """Speed round a circle: cruise, or slower where the turn would pull more than accel."""
+    return min(profile.cruise_speed_m_s, math.sqrt(profile.accel_m_s2 * abs(radius_m)))
+
+
+def _turns(profile: VehicleProfile, stop: Stop) -> float:
+    lap_s = 2 * math.pi * abs(stop.radius_m) / circle_speed_m_s(profile, stop.radius_m)
+    return float(max(1, math.ceil(stop.hold_s / lap_s - 1e-9)))
+
+
+def _hold_s(profile: VehicleProfile, stop: Stop) -> float:
+    """Time a stop's hold takes (its budget, for holds until told)."""
+    if stop.hold is Hold.TURNS and stop.radius_m != 0.0:
+        lap_s = 2 * math.pi * abs(stop.radius_m) / circle_speed_m_s(profile, stop.radius_m)
+        return _turns(profile, stop) * lap_s
+    return stop.hold_s if stop.hold is not Hold.PASS else 0.0
 
 
 def _roi(b: MissionBuilder, area: OperatingArea, roi_m: Point2) -> None:
