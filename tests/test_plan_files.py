@@ -64,7 +64,7 @@ def test_plan_file_has_what_qgc_expects(tmp_path: Path) -> None:
     assert [i["doJumpId"] for i in mission["items"]] == list(range(1, len(mission["items"]) + 1))
     loiter = next(i for i in mission["items"] if i["command"] == mavlink.MAV_CMD_NAV_LOITER_TURNS)
     assert loiter["frame"] == mavlink.MAV_FRAME_GLOBAL_RELATIVE_ALT
-    assert loiter["params"][0] == 9.0  # whole 80 m turns at 14.1 m/s lasting 5 minutes
+    assert loiter["params"][0] == 5.0  # whole 80 m turns at 8 m/s lasting 5 minutes
     assert loiter["params"][4:6] == pytest.approx([float(lat), float(lon)], abs=1e-7)
 
 

@@ -38,7 +38,7 @@ def test_orbit_holds_the_gimbal_on_the_centre_at_the_radius() -> None:
     loiter = next(i for i in items if i.command == C.MAV_CMD_NAV_LOITER_TURNS)
     assert (roi.lat_deg, roi.lon_deg) == pytest.approx((lat, lon), abs=1e-7)
     assert (loiter.lat_deg, loiter.lon_deg) == pytest.approx((lat, lon), abs=1e-7)
-    lap_s = 2 * math.pi * 120.0 / 15.0  # cruise speed; the turn pulls 1.9 m/s² < 2.5
+    lap_s = 2 * math.pi * 120.0 / 8.0  # orbit speed; the turn pulls 0.5 m/s² < 2.5
     assert loiter.param1 == math.ceil(600.0 / lap_s)  # whole turns lasting the 10 minutes
     assert loiter.param3 == 120.0
     assert items.index(roi) < items.index(loiter)

@@ -136,6 +136,15 @@ class MissionBuilder:
         """DO_SET_ROI_LOCATION: the gimbal holds on this point."""
         return self._at(mavlink.MAV_CMD_DO_SET_ROI_LOCATION, lat_deg, lon_deg, alt_rel_m)
 
+    def gimbal(self, pitch_deg: float, yaw_deg: float = 0.0) -> MissionBuilder:
+        """DO_GIMBAL_MANAGER_PITCHYAW: -90° pitch looks straight down; yaw is from the nose."""
+        return self._add(
+            mavlink.MAV_CMD_DO_GIMBAL_MANAGER_PITCHYAW,
+            frame=FRAME_MISSION,
+            param1=pitch_deg,
+            param2=yaw_deg,
+        )
+
     def roi_none(self) -> MissionBuilder:
         return self._add(mavlink.MAV_CMD_DO_SET_ROI_NONE, frame=FRAME_MISSION)
 

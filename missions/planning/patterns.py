@@ -66,10 +66,12 @@ def plan_orbit(
     radius_m: float = 80.0,
     agl_m: float = 60.0,
     time_s: float | None = None,
+    speed_m_s: float = 8.0,
     vehicle_id: str = "",
 ) -> Plan:
-    """Circle a point with the gimbal on it: whole turns lasting ``time_s`` (LOITER_TURNS), or
-    until told otherwise (255 turns, with the longest time the battery allows as its budget)."""
+    """Circle a point with the gimbal on it at ``speed_m_s`` (slow for a steady picture): whole
+    turns lasting ``time_s`` (LOITER_TURNS), or until told otherwise (255 turns, with the
+    longest time the battery allows as its budget)."""
     if not 5.0 <= radius_m <= 2000.0:
         raise InvalidRequestError(f"orbit radius must be within 5..2000 m, got {radius_m}")
     center = _local(area, lat_deg, lon_deg, "orbit centre")
@@ -83,7 +85,14 @@ def plan_orbit(
         hold, hold_s = Hold.UNLIMITED, max(budget, 0.0)
     else:
         hold, hold_s = Hold.TURNS, time_s
-    stop = Stop(point_m=center, hold=hold, hold_s=hold_s, radius_m=radius_m, roi_m=center)
+    stop = Stop(
+        point_m=center,
+        hold=hold,
+        hold_s=hold_s,
+        radius_m=radius_m,
+        roi_m=center,
+        speed_m_s=speed_m_s,
+    )
     sortie = station_sortie(area, profile, [stop], agl_m=agl)
     verify(area, profile, [sortie], "orbit")
     return Plan(

@@ -187,6 +187,8 @@ def _sortie(index: int, work: list[Point2], spec: SortieSpec, work_s: float) -> 
             b.roi(float(r_lat), float(r_lon), 0.0)
         if k == n_out:
             b.speed(spec.work_speed_m_s)
+            if spec.roi_for is None:
+                b.gimbal(-90.0)  # camera straight down for the work
         if k == n_out + n_work - 1:
             if spec.roi_for is not None:
                 b.roi_none()

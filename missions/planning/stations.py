@@ -45,8 +45,13 @@ class Stop:
     hold_s: float = 0.0
     radius_m: float = 0.0
     roi_m: Point2 | None = None
+    speed_m_s: float | None = None  # while holding (a steadier picture when slower)
 
     def __post_init__(self) -> None:
+        if self.speed_m_s is not None and not (
+            math.isfinite(self.speed_m_s) and self.speed_m_s > 0
+        ):
+            raise InvalidRequestError(f"speed_m_s must be positive, got {self.speed_m_s}")
         if not math.isfinite(self.hold_s) or self.hold_s < 0:
             raise InvalidRequestError(f"hold_s must be >= 0, got {self.hold_s}")
         if not math.isfinite(self.radius_m) or abs(self.radius_m) > 5000:
@@ -128,6 +133,8 @@ def station_sortie(
         if stop.roi_m is not None:
             _roi(b, area, stop.roi_m)
         b.waypoint(la, lo, alt)
+        if stop.speed_m_s is not None:
+            b.speed(stop.speed_m_s)
         if stop.hold is Hold.TIME:
             b.loiter_time(
                 float(c_lat), float(c_lon), alt, time_s=stop.hold_s, radius_m=stop.radius_m
@@ -140,8 +147,11 @@ def station_sortie(
             b.loiter_turns(float(c_lat), float(c_lon), alt, turns=255.0, radius_m=stop.radius_m)
         else:
             b.loiter_unlimited(float(c_lat), float(c_lon), alt)
-        if stop.roi_m is not None and stop.hold is not Hold.UNLIMITED:
-            b.roi_none()
+        if stop.hold is not Hold.UNLIMITED:
+            if stop.roi_m is not None:
+                b.roi_none()
+            if stop.speed_m_s is not None:
+                b.speed(profile.cruise_speed_m_s)
     b.rtl()
     duration = fixed_time_s(profile, agl_m) + travel_m / profile.cruise_speed_m_s + hold_total
     used = profile.battery_pct(duration)
@@ -160,20 +170,30 @@ def station_sortie(
     )
 
 
-def circle_speed_m_s(profile: VehicleProfile, radius_m: float) -> float:
-    """Speed round a circle: cruise, or slower where the turn would pull more than accel."""
-    return min(profile.cruise_speed_m_s, math.sqrt(profile.accel_m_s2 * abs(radius_m)))
+def circle_speed_m_s(
+    profile: VehicleProfile, radius_m: float, speed_m_s: float | None = None
+) -> float:
+    """Speed round a circle: as asked (cruise by default), or slower where the turn would
+    pull more than the vehicle's acceleration."""
+    return min(speed_m_s or profile.cruise_speed_m_s, math.sqrt(profile.accel_m_s2 * abs(radius_m)))
 
 
 def _turns(profile: VehicleProfile, stop: Stop) -> float:
-    lap_s = 2 * math.pi * abs(stop.radius_m) / circle_speed_m_s(profile, stop.radius_m)
+    lap_s = (
+        2 * math.pi * abs(stop.radius_m) / circle_speed_m_s(profile, stop.radius_m, stop.speed_m_s)
+    )
     return float(max(1, math.ceil(stop.hold_s / lap_s - 1e-9)))
 
 
 def _hold_s(profile: VehicleProfile, stop: Stop) -> float:
     """Time a stop's hold takes (its budget, for holds until told)."""
     if stop.hold is Hold.TURNS and stop.radius_m != 0.0:
-        lap_s = 2 * math.pi * abs(stop.radius_m) / circle_speed_m_s(profile, stop.radius_m)
+        lap_s = (
+            2
+            * math.pi
+            * abs(stop.radius_m)
+            / circle_speed_m_s(profile, stop.radius_m, stop.speed_m_s)
+        )
         return _turns(profile, stop) * lap_s
     return stop.hold_s if stop.hold is not Hold.PASS else 0.0
 
