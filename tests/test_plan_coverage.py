@@ -252,3 +252,18 @@ def test_plan_from_lat_lon_vertices_with_a_hole() -> None:
     assert feature_roles[0] == "base"
     assert "area" in feature_roles
     assert "work" in feature_roles
+
+
+def test_a_fixed_wing_turns_wide_outside_the_lines_and_stays_in_the_radius() -> None:
+    area = OperatingArea(Base.at("hq", 52.0, 5.0, radius_m=3000.0))
+    vtol = PROFILES["vtol"]
+    plan = plan_coverage_local(
+        area, box(-1000, 500, 1000, 2500), profile=vtol, options=CoverageOptions(agl_m=50.0)
+    )
+    swept = shapely.union_all(shapely.linestrings([[a, b] for a, b in plan.sweeps_m]))
+    work = np.asarray(plan.work_path_m)
+    beyond = [p for p in work if swept.distance(shapely.Point(p)) > 1.0]
+    # lines 78 m apart are closer than two 60 m turn radii: each U-turn runs out 60 m first
+    assert len(beyond) >= len(plan.sweeps_m)
+    assert all(swept.distance(shapely.Point(p)) == pytest.approx(60.0, abs=0.5) for p in beyond)
+    assert np.hypot(work[:, 0], work[:, 1]).max() <= 3000.0
