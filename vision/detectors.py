@@ -174,7 +174,7 @@ class OnnxDetectorConfig(_DetectorBase):
 
 AnyDetectorConfig = Annotated[YoloDetectorConfig | OnnxDetectorConfig, Field(discriminator="type")]
 DetectorConfig: TypeAdapter[YoloDetectorConfig | OnnxDetectorConfig] = TypeAdapter(
-    AnyDetectorConfig  # type: ignore[arg-type]
+    AnyDetectorConfig
 )
 
 
