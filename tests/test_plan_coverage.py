@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 from shapely.geometry import Polygon, box
 
-from missions.geo import Base, OperatingArea, Zone
+from missions.geo import Base, GridTerrain, OperatingArea, Zone
 from missions.planning import (
     PROFILES,
     TARGETS,
@@ -267,3 +267,24 @@ def test_a_fixed_wing_turns_wide_outside_the_lines_and_stays_in_the_radius() -> 
     assert len(beyond) >= len(plan.sweeps_m)
     assert all(swept.distance(shapely.Point(p)) == pytest.approx(60.0, abs=0.5) for p in beyond)
     assert np.hypot(work[:, 0], work[:, 1]).max() <= 3000.0
+
+
+def test_over_a_hill_waypoints_follow_the_ground_within_the_ceiling() -> None:
+    lats = np.linspace(51.99, 52.04, 6)
+    lons = np.linspace(4.99, 5.04, 6)
+    hill = [
+        [max(0.0, 80.0 - 8000.0 * math.hypot(la - 52.015, lo - 5.015)) for lo in lons]
+        for la in lats
+    ]
+    area = OperatingArea(BASE, terrain=GridTerrain(lats.tolist(), lons.tolist(), hill))
+    plan = plan_coverage_local(
+        area,
+        box(500, 1000, 2000, 2500),
+        profile=PROFILES["quad"],
+        options=CoverageOptions(target=TARGETS["car"]),
+    )  # the planner's own feasibility check passed: every 25 m within 20..120 m above ground
+    path = np.asarray(plan.sorties[0].path_m[1:-1])
+    alts = [i.z for i in plan.items if i.command == mavlink.MAV_CMD_NAV_WAYPOINT]
+    agl = np.asarray(alts) - area.ground_above_home_m(path[:, 0], path[:, 1])
+    assert agl == pytest.approx(115.0, abs=0.01)  # 5 m under the ceiling over uneven ground
+    assert max(alts) - min(alts) > 20.0  # the hill (23 m on this grid) was followed

@@ -124,8 +124,9 @@ class Base:
 class OperatingArea:
     """One base's world in its own AEQD frame: the disk it may fly in, minus no-fly zones.
 
-    ``no_fly_margin_m`` keeps planned legs that far from no-fly zones; ``max_agl_m`` is the
-    legal ceiling above ground (120 m by default), lowered inside ceiling zones.
+    ``no_fly_margin_m`` keeps planned legs that far from no-fly zones (at least 1 m);
+    ``max_agl_m`` is the legal ceiling above ground (120 m by default), lowered inside ceiling
+    zones; over uneven ``terrain`` planners stay ``terrain_margin_m`` under it.
     """
 
     base: Base
@@ -133,6 +134,7 @@ class OperatingArea:
     max_agl_m: float = DEFAULT_MAX_AGL_M
     no_fly_margin_m: float = 30.0
     terrain: Terrain = field(default_factory=FlatTerrain)
+    terrain_margin_m: float = 5.0
     frame: LocalFrame = field(init=False, repr=False, compare=False)
     disk: Polygon = field(init=False, repr=False, compare=False)
     no_fly: BaseGeometry = field(init=False, repr=False, compare=False)
@@ -201,8 +203,11 @@ class OperatingArea:
         return _polygonal(region)
 
     def ceiling_agl_m(self, geometry_local: BaseGeometry) -> float:
-        """The lowest ceiling above ground that applies anywhere on the geometry."""
+        """The lowest ceiling above ground that applies anywhere on the geometry; over
+        uneven terrain ``terrain_margin_m`` lower, for the ground between waypoints."""
         limit = self.max_agl_m
+        if not isinstance(self.terrain, FlatTerrain):
+            limit -= self.terrain_margin_m
         for zone, poly in self._ceilings:
             if poly.intersects(geometry_local) and zone.ceiling_agl_m is not None:
                 limit = min(limit, zone.ceiling_agl_m)

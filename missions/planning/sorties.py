@@ -7,12 +7,14 @@ vertex and at the cut, which is found on the leg where it first fails.
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from missions.geo import OperatingArea, Router
+from missions.geo import FlatTerrain, OperatingArea, Router
 from missions.geo.frame import FloatArray
 from missions.planning.errors import PlanRefusedError
 from missions.planning.feasibility import Rule, Violation
@@ -23,6 +25,7 @@ from missions.planning.vehicles import VehicleProfile
 __all__ = ["SortieSpec", "fixed_time_s", "split_sorties", "total_duration_s"]
 
 _HOME: Point2 = (0.0, 0.0)
+_TERRAIN_STEP_M = 100.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,6 +49,16 @@ def fixed_time_s(profile: VehicleProfile, alt_m: float) -> float:
     )
 
 
+def _densify(path: FloatArray, step_m: float) -> FloatArray:
+    """The path with extra vertices so that no leg is longer than ``step_m``."""
+    out = [path[:1]]
+    for a, b in itertools.pairwise(path):
+        n = max(1, math.ceil(float(np.hypot(*(b - a))) / step_m))
+        t = np.arange(1, n + 1)[:, None] / n
+        out.append(a + t * (b - a))
+    return np.concatenate(out)
+
+
 def _vertex_times(work: FloatArray, spec: SortieSpec) -> tuple[FloatArray, FloatArray]:
     """Arrival time at each vertex from the start of the work, and the corner time spent there."""
     seg = np.hypot(*np.diff(work, axis=0).T) / spec.work_speed_m_s
@@ -67,6 +80,8 @@ def split_sorties(work_path: Sequence[Point2], spec: SortieSpec) -> list[Sortie]
     work = np.asarray(work_path, dtype=np.float64).reshape(-1, 2)
     if len(work) == 0:
         return []
+    if not isinstance(spec.area.terrain, FlatTerrain):
+        work = _densify(work, _TERRAIN_STEP_M)  # waypoints close enough to follow the ground
     if len(work) == 1:
         work = np.vstack([work, work])
     area, profile = spec.area, spec.profile
@@ -169,6 +184,9 @@ def _sortie(index: int, work: list[Point2], spec: SortieSpec, work_s: float) -> 
     router = area.router
     out_route = router.route(_HOME, work[0])
     back_route = router.route(work[-1], _HOME)
+    if not isinstance(area.terrain, FlatTerrain):
+        out_route = [tuple(p) for p in _densify(np.asarray(out_route), _TERRAIN_STEP_M)]
+        back_route = [tuple(p) for p in _densify(np.asarray(back_route), _TERRAIN_STEP_M)]
     path = [*out_route[:-1], *work, *back_route[1:]]
     transit_m = path_length_m(out_route) + path_length_m(back_route)
     arr = np.asarray(path)
