@@ -24,7 +24,7 @@ from missions.console.models import AuditRecord, BaseZone, NoFlyZone, Zone, Zone
 
 __all__ = ["ConsoleStore", "UserRecord"]
 
-_ZONE: TypeAdapter[BaseZone | NoFlyZone] = TypeAdapter(ZoneCreate)  # type: ignore[arg-type]
+_ZONE: TypeAdapter[BaseZone | NoFlyZone] = TypeAdapter(ZoneCreate)
 
 
 class _Base(DeclarativeBase):
