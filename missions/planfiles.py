@@ -190,7 +190,7 @@ def from_qgc_plan(document: dict[str, Any], source: str = "plan") -> MissionFile
         if not (isinstance(params, list) and len(params) == 7):
             raise PlanFileError(source, where, "params must be a list of 7 numbers or null")
         try:
-            p = [math.nan if v is None else float(v) for v in params]
+            p = [0.0 if v is None else float(v) for v in params]  # QGC: null = unused
             command = int(entry["command"])
             frame = _TO_INT_FRAME.get(int(entry["frame"]), int(entry["frame"]))
             if command == mavlink.MAV_CMD_DO_JUMP:
@@ -204,13 +204,13 @@ def from_qgc_plan(document: dict[str, Any], source: str = "plan") -> MissionFile
                     param2=p[1],
                     param3=p[2],
                     param4=p[3],
-                    x=0 if math.isnan(p[4]) else round(p[4] * 1e7),
-                    y=0 if math.isnan(p[5]) else round(p[5] * 1e7),
-                    z=0.0 if math.isnan(p[6]) else p[6],
+                    x=round(p[4] * 1e7),
+                    y=round(p[5] * 1e7),
+                    z=p[6],
                     autocontinue=bool(entry.get("autoContinue", True)),
                 )
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise PlanFileError(source, where, str(exc)) from exc
     zones = []
     fence = document.get("geoFence", {})

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,7 +15,14 @@ from shapely import affinity
 from shapely.geometry import box
 
 from missions.geo import Base, OperatingArea
-from missions.planning import PROFILES, CoverageOptions, MissionItem, plan_coverage_local
+from missions.planfiles import read_mission
+from missions.planning import (
+    PROFILES,
+    CoverageOptions,
+    MissionItem,
+    check_items,
+    plan_coverage_local,
+)
 from missions.planning.patterns import plan_orbit
 from sim.scenario import parse_scenario
 from sim.simulator import Simulator
@@ -152,3 +161,55 @@ async def test_orbit_flown_in_the_simulator_holds_its_radius(sim: Simulator) -> 
     assert np.abs(ring - 60.0).max() <= 5.0, np.abs(ring - 60.0).max()
     # the gimbal looked down at the centre all along
     assert all(p.gimbal_pitch_deg < -20.0 for p in poses[first + 20 : last - 20])
+
+
+async def test_a_plan_made_in_qgc_is_loaded_and_flown_jump_included(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    a = [float(v) for v in AREA.frame.to_geo(150.0, 100.0)]
+    b = [float(v) for v in AREA.frame.to_geo(150.0, 250.0)]
+
+    def simple(
+        jump_id: int, command: int, frame: int, params: list[float | None]
+    ) -> dict[str, Any]:
+        return {
+            "autoContinue": True,
+            "command": command,
+            "doJumpId": jump_id,
+            "frame": frame,
+            "params": params,
+            "type": "SimpleItem",
+        }
+
+    doc = {
+        "fileType": "Plan",
+        "groundStation": "QGroundControl",
+        "version": 1,
+        "geoFence": {"circles": [], "polygons": [], "version": 2},
+        "rallyPoints": {"points": [], "version": 2},
+        "mission": {
+            "cruiseSpeed": 10,
+            "firmwareType": 3,
+            "hoverSpeed": 5,
+            "vehicleType": 2,
+            "version": 2,
+            "plannedHomePosition": [HOME[0], HOME[1], 5.0],
+            "items": [
+                simple(1, 22, 3, [0, 0, 0, None, 0, 0, 30]),
+                simple(2, 16, 3, [0, 0, 0, None, a[0], a[1], 30]),
+                simple(3, 16, 3, [0, 0, 0, None, b[0], b[1], 30]),
+                simple(4, 177, 2, [2, 1, 0, 0, 0, 0, 0]),  # back to doJumpId 2 once more
+                simple(5, 20, 2, [0, 0, 0, 0, 0, 0, 0]),
+            ],
+        },
+    }
+    path = tmp_path / "made-in-qgc.plan"
+    path.write_text(json.dumps(doc))
+    mission = read_mission(path)
+    assert check_items(AREA, QUAD, mission.items).ok
+    poses = await _fly(sim, mission.items, limit_s=900.0)
+    xy = np.array([AREA.frame.to_local(p.lat_deg, p.lon_deg) for p in poses])
+    near_a = np.hypot(xy[:, 0] - 150.0, xy[:, 1] - 100.0) < 3.0
+    visits_a = int(np.sum(near_a[1:] & ~near_a[:-1]))
+    assert visits_a == 2  # the DO_JUMP target survived the file's numbering
+    assert np.hypot(xy[-1, 0], xy[-1, 1]) < 3.0  # and it came home
