@@ -173,8 +173,9 @@ class OnnxDetectorConfig(_DetectorBase):
 
 
 AnyDetectorConfig = Annotated[YoloDetectorConfig | OnnxDetectorConfig, Field(discriminator="type")]
+# mypy judges this call differently with and without its cache: silence both outcomes.
 DetectorConfig: TypeAdapter[YoloDetectorConfig | OnnxDetectorConfig] = TypeAdapter(
-    AnyDetectorConfig
+    AnyDetectorConfig  # type: ignore[arg-type, unused-ignore]
 )
 
 

@@ -24,7 +24,10 @@ from missions.console.models import AuditRecord, BaseZone, NoFlyZone, Zone, Zone
 
 __all__ = ["ConsoleStore", "UserRecord"]
 
-_ZONE: TypeAdapter[BaseZone | NoFlyZone] = TypeAdapter(ZoneCreate)
+# mypy judges this call differently with and without its cache: silence both outcomes.
+_ZONE: TypeAdapter[BaseZone | NoFlyZone] = TypeAdapter(
+    ZoneCreate  # type: ignore[arg-type, unused-ignore]
+)
 
 
 class _Base(DeclarativeBase):
