@@ -14,7 +14,7 @@ from pymavlink.dialects.v20 import ardupilotmega as mavlink
 from shapely import affinity
 from shapely.geometry import box
 
-from missions.geo import Base, OperatingArea
+from missions.geo import Base, OperatingArea, Zone
 from missions.planfiles import read_mission
 from missions.planning import (
     PROFILES,
@@ -213,3 +213,21 @@ async def test_a_plan_made_in_qgc_is_loaded_and_flown_jump_included(
     visits_a = int(np.sum(near_a[1:] & ~near_a[:-1]))
     assert visits_a == 2  # the DO_JUMP target survived the file's numbering
     assert np.hypot(xy[-1, 0], xy[-1, 1]) < 3.0  # and it came home
+
+
+async def test_coverage_around_a_no_fly_zone_flown_never_enters_it(sim: Simulator) -> None:
+    square = [(250.0, 180.0), (330.0, 180.0), (330.0, 260.0), (250.0, 260.0)]
+    corners = [AREA.frame.to_geo(x, y) for x, y in square]
+    zone = Zone.no_fly("school", [(float(la), float(lo)) for la, lo in corners])
+    area = OperatingArea(AREA.base, zones=(zone,), no_fly_margin_m=15.0)
+    target = box(150.0, 120.0, 420.0, 330.0)
+    plan = plan_coverage_local(
+        area, target, profile=QUAD, options=CoverageOptions(agl_m=40.0, side_overlap=0.1)
+    )
+    poses = await _fly(sim, plan.items, limit_s=1200.0)
+    xy = np.array([AREA.frame.to_local(p.lat_deg, p.lon_deg) for p in poses])
+    track = shapely.LineString(xy)
+    assert not track.intersects(area.no_fly)
+    region = area.plannable(target)
+    covered = shapely.intersection(_footprints(poses, 40.0), region).area / region.area
+    assert covered >= 0.99, covered
