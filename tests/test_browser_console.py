@@ -60,6 +60,9 @@ from vision.hub import HubSettings, MediaHub
 from vision.metadata import FrameMetadata
 from vision.webrtc import PublishedFrame, WhipPublisher
 
+# A cold Chromium on a busy CI machine can take more than Playwright's default 5 s.
+expect.set_options(timeout=15_000)
+
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
