@@ -150,6 +150,8 @@ def _run(mode: Literal["demo", "serve"], config: SkyeyeConfig) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for chatty in ("transitions", "amqtt", "aioice", "aiortc", "httpx"):  # per-packet INFO
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     if os.environ.get("SKYEYE_DEBUG_PARTS"):  # how long each part takes to start and stop
         logger.setLevel(logging.DEBUG)
     with contextlib.suppress(KeyboardInterrupt):
