@@ -10,6 +10,7 @@ are signed with a key made for this run.
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -48,6 +49,9 @@ async def console_part(context: AppContext) -> AsyncIterator[ConsoleServer]:
     users: list[InitialUser] = []
     if context.mode == "demo":
         users = [(role.value, secrets.token_urlsafe(9), role) for role in Role]
+    elif admin_password := os.environ.get("SKYEYE_ADMIN_PASSWORD"):
+        # The first administrator of a real deployment; the others are made in /admin.
+        users = [("admin", admin_password, Role.ADMIN)]
     controller = services.get("controller")
     routers = [services[key].router for key in ("vision",) if key in services]
     if "tiles_router" in services:
@@ -64,7 +68,8 @@ async def console_part(context: AppContext) -> AsyncIterator[ConsoleServer]:
     )
     async with ConsoleServer(app, host=config.console.host, port=config.console.port) as server:
         context.announce("Console", server.url)
-        for username, password, _ in users:
-            context.announce(f"Console log-in {username}", f"password {password}")
+        if context.mode == "demo":  # made up for this run; a deployment's are its own
+            for username, password, _ in users:
+                context.announce(f"Console log-in {username}", f"password {password}")
         services["console_url"] = server.url
         yield server
