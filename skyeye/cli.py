@@ -47,7 +47,7 @@ def config_check(
     try:
         config = load_config(file)
     except ConfigError as exc:
-        _console.print(f"[red]✗[/red] {exc}")
+        _console.print(f"[red]✗[/red] {exc}", soft_wrap=True)
         raise typer.Exit(code=1) from None
     typer.echo(f"✓ {file} is valid")
     broker = config.bus.url or f"embedded broker on port {config.bus.embedded_port or 'free'}"
@@ -69,7 +69,7 @@ def demo(
     try:
         run_demo(config_path=config, console_port=port)
     except ConfigError as exc:
-        _console.print(f"[red]✗[/red] {exc}")
+        _console.print(f"[red]✗[/red] {exc}", soft_wrap=True)
         raise typer.Exit(code=1) from None
 
 
@@ -83,7 +83,7 @@ def serve(
     try:
         run_serve(config_path=config)
     except ConfigError as exc:
-        _console.print(f"[red]✗[/red] {exc}")
+        _console.print(f"[red]✗[/red] {exc}", soft_wrap=True)
         raise typer.Exit(code=1) from None
 
 
