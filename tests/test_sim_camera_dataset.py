@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import cv2
@@ -14,8 +15,9 @@ from typer.testing import CliRunner
 
 from sim.camera import CameraPose, DatasetError, Renderer
 from sim.camera.cli import register
-from sim.camera.dataset import WorldScenario, load_world_scenario, write_dataset
-from sim.world import TargetField, TargetsConfig, World
+from sim.camera.dataset import Sampling, WorldScenario, load_world_scenario, write_dataset
+from sim.camera.model import CameraConfig
+from sim.world import TargetField, TargetsConfig, WeatherConfig, World
 
 SCENARIO = """
 seed: 5
@@ -148,3 +150,67 @@ def test_world_is_centred_on_the_first_base_without_a_world_section(tmp_path: Pa
     assert scenario.world.origin == (51.9, 4.4)
     assert scenario.world.base_altitude_amsl_m == 3.0
     assert load_world_scenario(Path("sim/scenarios/demo.yaml")).world is not None
+
+
+def test_detector_sampling_sets_pixel_size_light_and_aims_at_targets(
+    scenario: WorldScenario, tmp_path: Path
+) -> None:
+    out = tmp_path / "det"
+    train = Sampling(
+        agl_m=(30.0, 90.0),
+        pitch_deg=(-90.0, -60.0),
+        gsd_m=(0.03, 0.06),
+        lights=(WeatherConfig(sun_elevation_deg=40.0, brightness=1.1),),
+    )
+    held_out = Sampling(
+        agl_m=(60.0, 60.0),
+        pitch_deg=(-90.0, -90.0),
+        gsd_m=(0.05, 0.05),
+        lights=(WeatherConfig(sun_elevation_deg=20.0, brightness=0.8),),
+    )
+    write_dataset(
+        scenario,
+        frames=12,
+        out_dir=out,
+        radius_m=2_500.0,
+        image_format="png",
+        sampling=train,
+        test_sampling=held_out,
+        aim_at_targets=1.0,
+    )
+    records = [json.loads(line) for line in (out / "truth.jsonl").read_text().splitlines()]
+    labelled = 0
+    for record in records:
+        plan = held_out if record["split"] == "test" else train
+        frame_camera = CameraConfig.model_validate(record["camera"])
+        assert (frame_camera.width_px, frame_camera.height_px) == (480, 270)
+        slant = record["agl_m"] / math.sin(math.radians(-record["pose"]["gimbal_pitch_deg"]))
+        gsd = slant / frame_camera.intrinsics().fx_px
+        assert plan.gsd_m is not None
+        assert plan.gsd_m[0] - 1e-9 <= gsd <= plan.gsd_m[1] + 1e-9
+        assert record["weather"] == plan.lights[0].model_dump(mode="json")
+        labels = (out / "labels" / record["split"] / f"{record['frame']}.txt").read_text()
+        labelled += bool(labels.strip())
+        # the labels sit on target pixels under the frame's own camera and light
+        world = World(scenario.world, seed=scenario.seed, weather=plan.lights[0])
+        image = cv2.imread(str(out / "images" / record["split"] / f"{record['frame']}.png"))
+        bare = Renderer(world, None, frame_camera).render(
+            CameraPose(**record["pose"]), record["t_s"]
+        )
+        diff = np.abs(image.astype(int) - bare.image_bgr.astype(int)).max(axis=2) > 8
+        for row in labels.splitlines():
+            _, cx, cy, w, h = map(float, row.split())
+            x0, x1 = (cx - w / 2) * 480, (cx + w / 2) * 480
+            y0, y1 = (cy - h / 2) * 270, (cy + h / 2) * 270
+            assert diff[int(y0) : int(np.ceil(y1)), int(x0) : int(np.ceil(x1))].any()
+    assert labelled >= 9, f"only {labelled} of 12 aimed frames have a target in view"
+
+
+def test_bad_sampling_is_refused(scenario: WorldScenario, tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="gsd_m"):
+        Sampling(gsd_m=(0.1, 0.05))
+    with pytest.raises(DatasetError, match="pitch_deg"):
+        Sampling(pitch_deg=(-90.0, 10.0))
+    with pytest.raises(DatasetError, match="aim_at_targets"):
+        write_dataset(scenario, frames=1, out_dir=tmp_path / "x", aim_at_targets=1.5)
+    assert not (tmp_path / "x").exists()

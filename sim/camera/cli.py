@@ -10,8 +10,14 @@ from typing import Annotated
 
 import typer
 
-from sim.camera.dataset import load_world_scenario, write_dataset
+from sim.camera.dataset import (
+    DETECTOR_SAMPLING,
+    PLANNER_ALTITUDE_SAMPLING,
+    load_world_scenario,
+    write_dataset,
+)
 from sim.camera.errors import CameraError
+from sim.camera.model import CameraConfig
 
 __all__ = ["register"]
 
@@ -24,6 +30,21 @@ def dataset(
         str | None, typer.Option(help="Camera name from the scenario's cameras section.")
     ] = None,
     radius_km: Annotated[float, typer.Option(min=0.1, help="Sample within this radius.")] = 50.0,
+    width: Annotated[
+        int | None, typer.Option(min=16, max=7680, help="Image width (default: the camera's).")
+    ] = None,
+    height: Annotated[
+        int | None, typer.Option(min=16, max=4320, help="Image height (default: the camera's).")
+    ] = None,
+    detector: Annotated[
+        bool,
+        typer.Option(
+            "--detector",
+            help="Frames for training a detector: pixel sizes 2.5-16 cm, five lights, most "
+            "frames with a target in view (rare classes first); the test split at the "
+            "planner's pixel sizes under a light the training never sees.",
+        ),
+    ] = False,
 ) -> None:
     """Write a YOLO data set (images, labels, data.yaml, truth.jsonl) split by area."""
     try:
@@ -34,8 +55,18 @@ def dataset(
                 known = ", ".join(sorted(world.cameras)) or "none"
                 raise typer.BadParameter(f"no camera {camera!r} in the scenario (have: {known})")
             chosen = world.cameras[camera]
+        chosen = chosen or next(iter(world.cameras.values()), None) or CameraConfig(hfov_deg=70.0)
+        size = {"width_px": width, "height_px": height}
+        chosen = chosen.model_copy(update={k: v for k, v in size.items() if v is not None})
         report = write_dataset(
-            world, frames=frames, out_dir=out, camera=chosen, radius_m=radius_km * 1000
+            world,
+            frames=frames,
+            out_dir=out,
+            camera=chosen,
+            radius_m=radius_km * 1000,
+            sampling=DETECTOR_SAMPLING if detector else None,
+            test_sampling=PLANNER_ALTITUDE_SAMPLING if detector else None,
+            aim_at_targets=0.85 if detector else 0.0,
         )
     except CameraError as exc:
         typer.echo(f"✗ {exc}", err=True)

@@ -29,13 +29,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sim.camera.errors import DatasetError
 from sim.camera.model import CameraConfig, CameraPose
 from sim.camera.render import Renderer
-from sim.world.config import TargetsConfig, WeatherConfig, WorldConfig
+from sim.world.config import TargetClass, TargetsConfig, WeatherConfig, WorldConfig
 from sim.world.layout import CELL_M
 from sim.world.noise import hash01
 from sim.world.targets import CLASSES, TargetField
 from sim.world.world import World
 
-__all__ = ["DatasetReport", "WorldScenario", "load_world_scenario", "write_dataset"]
+__all__ = [
+    "DETECTOR_SAMPLING",
+    "PLANNER_ALTITUDE_SAMPLING",
+    "DatasetReport",
+    "Sampling",
+    "WorldScenario",
+    "load_world_scenario",
+    "write_dataset",
+]
 
 SPLIT_CELL_M = 2_000.0
 _SPLITS = ("train", "val", "test")
@@ -90,6 +98,56 @@ def _split(x_m: float, y_m: float, seed: int) -> str:
     return "train" if h < 0.8 else "val" if h < 0.9 else "test"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sampling:
+    """How the frames of a split are drawn.
+
+    ``gsd_m`` is the ground sampling distance at the image centre (drawn log-uniform): the
+    camera's field of view is narrowed or widened per frame to give it at the drawn height, as
+    a zoom lens or a tile of a high-resolution sensor would. ``None`` keeps the camera's own
+    field of view. ``lights`` are drawn from per frame (none: the scenario's weather).
+    """
+
+    agl_m: tuple[float, float] = (40.0, 150.0)
+    pitch_deg: tuple[float, float] = (-90.0, -35.0)
+    gsd_m: tuple[float, float] | None = None
+    lights: tuple[WeatherConfig, ...] = ()
+
+    def __post_init__(self) -> None:
+        ranges = {"agl_m": self.agl_m, "pitch_deg": self.pitch_deg}
+        if self.gsd_m is not None:
+            ranges["gsd_m"] = self.gsd_m
+        for name, (low, high) in ranges.items():
+            if not (math.isfinite(low) and math.isfinite(high) and low <= high):
+                raise DatasetError(f"sampling {name}: need low <= high, got ({low}, {high})")
+        if self.agl_m[0] <= 0 or (self.gsd_m is not None and self.gsd_m[0] <= 0):
+            raise DatasetError("sampling agl_m and gsd_m must be positive")
+        if not -90.0 <= self.pitch_deg[0] <= self.pitch_deg[1] <= -10.0:
+            raise DatasetError(f"sampling pitch_deg must lie in [-90, -10], got {self.pitch_deg}")
+
+
+TRAINING_LIGHTS = (
+    WeatherConfig(sun_elevation_deg=30.0, sun_azimuth_deg=120.0, brightness=0.9),
+    WeatherConfig(sun_elevation_deg=45.0, sun_azimuth_deg=160.0, brightness=1.0),
+    WeatherConfig(sun_elevation_deg=60.0, sun_azimuth_deg=200.0, brightness=1.1),
+    WeatherConfig(sun_elevation_deg=75.0, sun_azimuth_deg=240.0, brightness=1.0),
+    WeatherConfig(sun_elevation_deg=40.0, sun_azimuth_deg=60.0, brightness=1.15),
+)
+HELD_OUT_LIGHT = WeatherConfig(
+    sun_elevation_deg=20.0, sun_azimuth_deg=300.0, brightness=0.8, visibility_m=5_000.0
+)
+DETECTOR_SAMPLING = Sampling(
+    agl_m=(25.0, 150.0), pitch_deg=(-90.0, -40.0), gsd_m=(0.025, 0.16), lights=TRAINING_LIGHTS
+)
+"""What the detector trains on: 2.5 to 16 cm per pixel, nadir to oblique, five lights."""
+PLANNER_ALTITUDE_SAMPLING = Sampling(
+    agl_m=(60.0, 120.0), pitch_deg=(-90.0, -60.0), gsd_m=(0.03, 0.075), lights=(HELD_OUT_LIGHT,)
+)
+"""The held-out split: the pixel sizes the planner flies for (3.1 cm for people, 5.4 to 7.5 cm
+for cars with the profiles' cameras at the 120 m ceiling) under a low, dim sun no training
+frame has."""
+
+
 def _look_point(world: World, rng: np.random.Generator, radius_m: float) -> tuple[float, float]:
     r = radius_m * math.sqrt(rng.random())
     a = rng.uniform(0, 2 * math.pi)
@@ -102,6 +160,26 @@ def _look_point(world: World, rng: np.random.Generator, radius_m: float) -> tupl
     return town.x_m + rng.normal(0, spread / 2), town.y_m + rng.normal(0, spread / 2)
 
 
+def _aim(
+    targets: TargetField,
+    rng: np.random.Generator,
+    around: tuple[float, float],
+    t_s: float,
+    seen: dict[TargetClass, int],
+) -> tuple[float, float] | None:
+    """A target near ``around``, rarer classes (fewest labels so far) more likely."""
+    near = targets.near(around[0], around[1], 1_000.0, t_s)
+    if not near:
+        return None
+    weights = np.array([1.0 / (1.0 + seen[s.target_class]) for s in near])
+    chosen = near[int(rng.choice(len(near), p=weights / weights.sum()))]
+    return chosen.x_m, chosen.y_m
+
+
+def _uniform_log(rng: np.random.Generator, low: float, high: float) -> float:
+    return float(math.exp(rng.uniform(math.log(low), math.log(high))))
+
+
 def write_dataset(
     scenario: WorldScenario,
     *,
@@ -110,32 +188,78 @@ def write_dataset(
     camera: CameraConfig | None = None,
     radius_m: float = 50_000.0,
     image_format: str = "jpg",
+    sampling: Sampling | None = None,
+    test_sampling: Sampling | None = None,
+    aim_at_targets: float = 0.0,
 ) -> DatasetReport:
-    """Render ``frames`` frames and write them as a YOLO data set into a new ``out_dir``."""
+    """Render ``frames`` frames and write them as a YOLO data set into a new ``out_dir``.
+
+    Train and validation frames follow ``sampling``, test frames ``test_sampling`` (by
+    default the same), so the held-out split can differ in light and altitude as well as area.
+    ``aim_at_targets`` is the share of frames that put a target somewhere in view, choosing
+    the classes with the fewest labels so far; the others look at random places.
+    """
     if frames < 1:
         raise DatasetError(f"asked for {frames} frames; need at least 1")
     if image_format not in ("jpg", "png"):
         raise DatasetError(f"image format {image_format!r} is not jpg or png")
+    if not 0.0 <= aim_at_targets <= 1.0:
+        raise DatasetError(f"aim_at_targets must be in [0, 1], got {aim_at_targets}")
     if out_dir.exists() and any(out_dir.iterdir()):
         raise DatasetError(f"{out_dir} is not empty; refusing to mix data sets")
     if camera is None:
         camera = next(iter(scenario.cameras.values()), None) or CameraConfig(hfov_deg=70.0)
-    world = World(scenario.world, seed=scenario.seed, weather=scenario.weather)
-    targets = TargetField(world, scenario.targets)
-    renderer = Renderer(world, targets, camera, seed=scenario.seed)
+    sampling = sampling or Sampling()
+    by_split = {"train": sampling, "val": sampling, "test": test_sampling or sampling}
+    # one world per light (the sun shades the ground and casts the shadows); the targets
+    # do not depend on the light, so every world shares the first one's
+    worlds: dict[WeatherConfig, World] = {}
+
+    def lit(light: WeatherConfig) -> World:
+        if light not in worlds:
+            worlds[light] = World(scenario.world, seed=scenario.seed, weather=light)
+        return worlds[light]
+
+    home = lit(scenario.weather)
+    targets = TargetField(home, scenario.targets, cells_kept=1_024)
     rng = np.random.default_rng([scenario.seed & 0xFFFFFFFF, 31337])
     for split in _SPLITS:
         (out_dir / "images" / split).mkdir(parents=True, exist_ok=True)
         (out_dir / "labels" / split).mkdir(parents=True, exist_ok=True)
     counts = dict.fromkeys(_SPLITS, 0)
     label_counts = dict.fromkeys(_SPLITS, 0)
+    seen = dict.fromkeys(CLASSES, 0)
     w, h = camera.width_px, camera.height_px
     with (out_dir / "truth.jsonl").open("w", encoding="utf-8") as truth_file:
         for n in range(frames):
-            lx, ly = _look_point(world, rng, radius_m)
-            agl = float(rng.uniform(40.0, 150.0))
-            pitch = float(rng.uniform(-90.0, -35.0))
+            t_s = float(rng.uniform(0.0, 3_600.0))
+            lx, ly = _look_point(home, rng, radius_m)
+            aimed = None
+            if rng.random() < aim_at_targets:
+                aimed = _aim(targets, rng, (lx, ly), t_s, seen)
+                lx, ly = aimed or (lx, ly)
+            split = _split(lx, ly, scenario.seed)
+            plan = by_split[split]
+            light = plan.lights[int(rng.integers(len(plan.lights)))] if plan.lights else None
+            world = lit(light or scenario.weather)
+            agl = float(rng.uniform(*plan.agl_m))
+            pitch = float(rng.uniform(*plan.pitch_deg))
             yaw = float(rng.uniform(0.0, 360.0))
+            slant = agl / math.sin(math.radians(-pitch))
+            frame_camera = camera
+            if plan.gsd_m is not None:
+                gsd = _uniform_log(rng, *plan.gsd_m)
+                hfov = 2.0 * math.degrees(math.atan(w / 2.0 * gsd / slant))
+                frame_camera = CameraConfig.model_validate(
+                    {
+                        **camera.model_dump(exclude={"sensor_width_mm", "focal_length_mm"}),
+                        "hfov_deg": hfov,
+                        "zoom": 1.0,
+                    }
+                )
+            if aimed is not None:  # the target anywhere in the frame, not always at its centre
+                half = 0.4 * slant * w / 2 / frame_camera.intrinsics().fx_px
+                lx, ly = lx + rng.uniform(-half, half), ly + rng.uniform(-half, half)
             back = agl / math.tan(math.radians(-pitch))
             cx = lx - back * math.sin(math.radians(yaw))
             cy = ly - back * math.cos(math.radians(yaw))
@@ -148,9 +272,8 @@ def write_dataset(
                 yaw_deg=yaw,
                 gimbal_pitch_deg=pitch,
             )
-            t_s = float(rng.uniform(0.0, 3_600.0))
+            renderer = Renderer(world, targets, frame_camera, seed=scenario.seed + n)
             frame = renderer.render(pose, t_s)
-            split = _split(lx, ly, scenario.seed)
             stem = f"{n:06d}"
             cv2.imwrite(str(out_dir / "images" / split / f"{stem}.{image_format}"), frame.image_bgr)
             lines = []
@@ -158,6 +281,7 @@ def write_dataset(
                 x0, y0, x1, y1 = t.box_px
                 if x1 - x0 < 2.0 or y1 - y0 < 2.0:
                     continue
+                seen[t.target_class] += 1
                 lines.append(
                     f"{CLASSES.index(t.target_class)} {(x0 + x1) / 2 / w:.6f} "
                     f"{(y0 + y1) / 2 / h:.6f} {(x1 - x0) / w:.6f} {(y1 - y0) / h:.6f}"
@@ -171,6 +295,9 @@ def write_dataset(
                 "frame": stem,
                 "split": split,
                 "t_s": t_s,
+                "agl_m": agl,
+                "camera": frame_camera.model_dump(mode="json"),
+                "weather": world.weather.model_dump(mode="json"),
                 "pose": {
                     "lat_deg": lat,
                     "lon_deg": lon,

@@ -128,12 +128,17 @@ def _offset(
 
 
 class TargetField:
-    """All targets of a world; ask it what is near a point at a time."""
+    """All targets of a world; ask it what is near a point at a time.
 
-    def __init__(self, world: World, config: TargetsConfig) -> None:
+    Targets are grown per 4 km cell when first asked for; ``cells_kept`` bounds how many
+    cells stay in memory (a camera flying a patrol needs a few dozen; a data-set writer
+    jumping around a wide area needs more).
+    """
+
+    def __init__(self, world: World, config: TargetsConfig, *, cells_kept: int = 48) -> None:
         self.world = world
         self.config = config
-        self._cell = functools.lru_cache(maxsize=48)(self._grow_cell)
+        self._cell = functools.lru_cache(maxsize=cells_kept)(self._grow_cell)
         self._actors = self._script_actors()
 
     def _rng(self, *key: int) -> np.random.Generator:
