@@ -194,6 +194,7 @@ def test_detector_sampling_sets_pixel_size_light_and_aims_at_targets(
         # the labels sit on target pixels under the frame's own camera and light
         world = World(scenario.world, seed=scenario.seed, weather=plan.lights[0])
         image = cv2.imread(str(out / "images" / record["split"] / f"{record['frame']}.png"))
+        assert image is not None
         bare = Renderer(world, None, frame_camera).render(
             CameraPose(**record["pose"]), record["t_s"]
         )
