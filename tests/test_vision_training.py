@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from skyeye.cli import app
@@ -43,3 +44,41 @@ def test_cli_train_without_data_or_scenario_explains(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["vision", "train", "--data", str(tmp_path / "none")])
     assert result.exit_code == 1
     assert "--scenario" in result.output
+
+
+def test_a_narrow_yolo_trains_resumes_and_evaluates(tmp_path: Path) -> None:
+    """One epoch on a tiny simulated data set: the width option builds a narrower YOLOv8
+    (written into the run directory), a second call resumes from ``last.pt``, and the test
+    split is evaluated. Quality is the model card's business, not this test's."""
+    data_yaml = build_dataset(
+        scenario=Path("sim/scenarios/demo.yaml"),
+        frames=40,
+        out_dir=tmp_path / "ds",
+        extra_args=("--detector", "--radius-km", "12", "--width", "96", "--height", "96"),
+    )
+    settings = TrainSettings(
+        data_yaml=data_yaml,
+        run_dir=tmp_path / "run",
+        width=0.0625,
+        imgsz=96,
+        epochs=1,
+        batch=4,
+        cache_images=False,
+    )
+    best = train(settings)
+    spec = yaml.safe_load((tmp_path / "run" / "architecture-yolov8-width0.0625.yaml").read_text())
+    assert spec["scales"] == {"w": [0.33, 0.0625, 1024]}
+    import torch
+
+    checkpoint = torch.load(best, weights_only=False)
+    parameters = sum(p.numel() for p in checkpoint["model"].parameters())
+    assert parameters < 1_000_000  # YOLOv8n has 3.0 M; at width 0.0625 well under a third
+    assert train(settings) == best  # resumes: the finished run is found, nothing retrained
+    report = evaluate(weights=best, data_yaml=data_yaml, split="test", imgsz=96)
+    assert report.split == "test"
+    assert 0.0 <= report.map50 <= 1.0
+
+
+def test_width_out_of_range_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="width must be in"):
+        TrainSettings(data_yaml=tmp_path / "d.yaml", run_dir=tmp_path, width=3.0)

@@ -52,6 +52,10 @@ def train(
     ),
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = 40,
     imgsz: Annotated[int, typer.Option(help="Input size in pixels (multiple of 32).")] = 320,
+    width: Annotated[
+        float | None,
+        typer.Option(help="Channel width multiple of YOLOv8 (YOLOv8n is 0.25; 0.125 for a CPU)."),
+    ] = 0.125,
     batch: Annotated[int, typer.Option(help="Batch size.")] = 16,
     threads: Annotated[int, typer.Option(help="CPU threads for torch.")] = 2,
     device: Annotated[str, typer.Option(help="cpu or cuda:0.")] = "cpu",
@@ -75,13 +79,22 @@ def train(
         if not data_yaml.is_file():
             if scenario is None:
                 raise VisionError(f"{data_yaml} does not exist; pass --scenario to build it")
-            data_yaml = build_dataset(scenario=scenario, frames=frames, out_dir=data)
+            data_yaml = build_dataset(
+                scenario=scenario,
+                frames=frames,
+                out_dir=data,
+                extra_args=(
+                    *("--detector", "--radius-km", "12"),
+                    *("--width", str(imgsz), "--height", str(imgsz)),
+                ),
+            )
         best = run_training(
             TrainSettings(
                 data_yaml=data_yaml,
                 run_dir=run_dir,
                 epochs=epochs,
                 imgsz=imgsz,
+                width=width,
                 batch=batch,
                 threads=threads,
                 device=device,
