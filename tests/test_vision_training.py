@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from skyeye.cli import app
 from vision.errors import TrainingError
-from vision.training import TrainSettings, build_dataset, evaluate, train
+from vision.training import TrainSettings, build_dataset, evaluate, frame_gsd_m, train
 
 
 def test_training_refuses_a_missing_or_malformed_data_set(tmp_path: Path) -> None:
@@ -77,6 +77,27 @@ def test_a_narrow_yolo_trains_resumes_and_evaluates(tmp_path: Path) -> None:
     report = evaluate(weights=best, data_yaml=data_yaml, split="test", imgsz=96)
     assert report.split == "test"
     assert 0.0 <= report.map50 <= 1.0
+    test_frames = len(list((tmp_path / "ds" / "images" / "test").glob("*.jpg")))
+    banded = evaluate(
+        weights=best, data_yaml=data_yaml, split="test", imgsz=96, gsd_band_m=(0.03, 0.075)
+    )
+    assert banded.images == test_frames  # the held-out split is drawn at 3 to 7.5 cm
+    with pytest.raises(TrainingError, match="no test frame has a centre GSD"):
+        evaluate(weights=best, data_yaml=data_yaml, split="test", gsd_band_m=(0.5, 0.6))
+
+
+def test_frame_gsd_from_the_writers_truth() -> None:
+    record = {
+        "frame": "000001",
+        "agl_m": 100.0,
+        "pose": {"gimbal_pitch_deg": -90.0},
+        "camera": {"width_px": 640, "hfov_deg": 90.0, "zoom": 2.0},
+    }
+    assert frame_gsd_m(record) == pytest.approx(100.0 / 640.0)  # fx = 640 at 90 deg, zoom 2
+    record["pose"] = {"gimbal_pitch_deg": -30.0}
+    assert frame_gsd_m(record) == pytest.approx(200.0 / 640.0)  # slant range doubles
+    with pytest.raises(TrainingError, match="lacks the camera or height"):
+        frame_gsd_m({"frame": "000002", "pose": {"gimbal_pitch_deg": -90.0}})
 
 
 def test_width_out_of_range_is_refused(tmp_path: Path) -> None:

@@ -119,18 +119,30 @@ def eval_command(
     weights: Annotated[Path, typer.Option(help="Weights to evaluate.")] = DEFAULT_WEIGHTS,
     split: Annotated[str, typer.Option(help="Split to evaluate on.")] = "test",
     imgsz: Annotated[int, typer.Option(help="Input size in pixels.")] = 320,
+    gsd_band: Annotated[
+        tuple[float, float] | None,
+        typer.Option(help="Only frames whose centre pixel covers LOW..HIGH metres."),
+    ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the report here.")] = None,
 ) -> None:
-    """Report mAP50 per class on a held-out split."""
+    """Report mAP50 per class on a held-out split (or its frames in a GSD band)."""
     from vision.training import evaluate, write_report
 
     try:
-        report = evaluate(weights=weights, data_yaml=data / "data.yaml", split=split, imgsz=imgsz)
+        report = evaluate(
+            weights=weights,
+            data_yaml=data / "data.yaml",
+            split=split,
+            imgsz=imgsz,
+            gsd_band_m=gsd_band,
+        )
     except VisionError as exc:
         raise _fail(exc) from None
     if json_out is not None:
         write_report(report, json_out)
-    _print_report(f"{split} split ({report.images} images)", report.map50_per_class, report.map50)
+    band = f", centre GSD {gsd_band[0]:g}-{gsd_band[1]:g} m" if gsd_band else ""
+    title = f"{split} split ({report.images} images{band})"
+    _print_report(title, report.map50_per_class, report.map50)
 
 
 @app.command()

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,7 @@ __all__ = [
     "build_dataset",
     "evaluate",
     "export_onnx",
+    "frame_gsd_m",
     "ground_error",
     "train",
 ]
@@ -73,10 +76,12 @@ class EvalReport:
     map50_95: float
     map50_per_class: dict[str, float]
     instances_per_class: dict[str, int]
+    gsd_band_m: tuple[float, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "split": self.split,
+            "gsd_band_m": list(self.gsd_band_m) if self.gsd_band_m else None,
             "images": self.images,
             "map50": self.map50,
             "map50_95": self.map50_95,
@@ -195,37 +200,94 @@ def train(settings: TrainSettings) -> Path:
     return best
 
 
+def frame_gsd_m(record: dict[str, Any]) -> float:
+    """Ground sampling distance at the image centre of one ``truth.jsonl`` record (m/px)."""
+    try:
+        camera = record["camera"]
+        pitch = float(record["pose"]["gimbal_pitch_deg"])
+        agl = float(record["agl_m"])
+        if camera.get("hfov_deg") is not None:
+            half = math.tan(math.radians(float(camera["hfov_deg"])) / 2)
+        else:
+            half = float(camera["sensor_width_mm"]) / 2 / float(camera["focal_length_mm"])
+        fx = float(camera["width_px"]) / 2 / (half / float(camera.get("zoom", 1.0)))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TrainingError(
+            f"frame {record.get('frame')!r}: its truth lacks the camera or height ({exc}); "
+            "rebuild the data set with `skyeye sim dataset`"
+        ) from None
+    return agl / math.sin(math.radians(-pitch)) / fx
+
+
+def _band_data_yaml(
+    data: dict[str, Any], data_yaml: Path, split: str, band: tuple[float, float], into: Path
+) -> tuple[Path, int]:
+    """A data description whose ``val`` lists the split's frames with a centre GSD in band."""
+    root = Path(str(data.get("path", data_yaml.parent)))
+    truth = root / "truth.jsonl"
+    if not truth.is_file():
+        raise TrainingError(f"{truth} is missing: a GSD band needs the writer's per-frame truth")
+    images = root / str(data[split])
+    chosen: list[str] = []
+    with truth.open(encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            if record["split"] == split and band[0] <= frame_gsd_m(record) <= band[1]:
+                chosen.extend(str(p.resolve()) for p in images.glob(f"{record['frame']}.*"))
+    if not chosen:
+        raise TrainingError(f"no {split} frame has a centre GSD in {band[0]}-{band[1]} m")
+    listing = into / f"{split}-band.txt"
+    listing.write_text("".join(f"{path}\n" for path in chosen), encoding="utf-8")
+    banded = {"path": str(root.resolve()), "train": data["train"], "val": str(listing)}
+    banded["names"] = data["names"]
+    out = into / "data.yaml"
+    out.write_text(yaml.safe_dump(banded, sort_keys=False), encoding="utf-8")
+    return out, len(chosen)
+
+
 def evaluate(
-    *, weights: Path, data_yaml: Path, split: str = "test", imgsz: int = 320
+    *,
+    weights: Path,
+    data_yaml: Path,
+    split: str = "test",
+    imgsz: int = 320,
+    gsd_band_m: tuple[float, float] | None = None,
 ) -> EvalReport:
-    """mAP on one split of the data set (``test``: areas and light the training never saw)."""
+    """mAP on one split of the data set (``test``: areas and light the training never saw),
+    or on its frames whose centre pixel covers ``gsd_band_m`` metres (the pixel size the
+    planner flies a target class at)."""
     data = _check_data_yaml(data_yaml)
     if split not in data:
         raise TrainingError(f"{data_yaml} has no {split!r} split")
     if not weights.is_file():
         raise TrainingError(f"no weights at {weights}")
+    if gsd_band_m is not None and not 0 < gsd_band_m[0] <= gsd_band_m[1]:
+        raise TrainingError(f"GSD band must be 0 < low <= high, got {gsd_band_m}")
     _quiet_ultralytics()
     from ultralytics.models import YOLO
 
     model: Any = YOLO(str(weights))
-    metrics: Any = model.val(
-        data=str(data_yaml),
-        split=split,
-        imgsz=imgsz,
-        batch=16,
-        device="cpu",
-        workers=0,
-        plots=False,
-        verbose=False,
-    )
+    with tempfile.TemporaryDirectory(prefix="skyeye-eval-") as scratch:
+        if gsd_band_m is None:
+            described, chosen, images = data_yaml, split, _count_images(data, data_yaml, split)
+        else:
+            described, images = _band_data_yaml(data, data_yaml, split, gsd_band_m, Path(scratch))
+            chosen = "val"
+        metrics: Any = model.val(
+            data=str(described),
+            split=chosen,
+            imgsz=imgsz,
+            batch=16,
+            device="cpu",
+            workers=0,
+            plots=False,
+            verbose=False,
+        )
     names: dict[int, str] = metrics.names
     box = metrics.box
     per_class = {names[int(c)]: float(box.ap50[i]) for i, c in enumerate(box.ap_class_index)}
     counts = [int(n) for n in getattr(metrics, "nt_per_class", [])]
     instances = {names[i]: counts[i] for i in range(len(counts)) if counts[i] > 0}
-    split_dir = Path(str(data.get("path", data_yaml.parent))) / str(data[split])
-    suffixes = {".jpg", ".jpeg", ".png", ".bmp"}
-    images = sum(1 for p in split_dir.glob("*") if p.suffix.lower() in suffixes)
     return EvalReport(
         split=split,
         images=images,
@@ -233,7 +295,14 @@ def evaluate(
         map50_95=float(box.map),
         map50_per_class=per_class,
         instances_per_class=instances,
+        gsd_band_m=gsd_band_m,
     )
+
+
+def _count_images(data: dict[str, Any], data_yaml: Path, split: str) -> int:
+    split_dir = Path(str(data.get("path", data_yaml.parent))) / str(data[split])
+    suffixes = {".jpg", ".jpeg", ".png", ".bmp"}
+    return sum(1 for p in split_dir.glob("*") if p.suffix.lower() in suffixes)
 
 
 def export_onnx(*, weights: Path, out: Path, imgsz: int = 320) -> tuple[Path, tuple[str, ...]]:
