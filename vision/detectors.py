@@ -358,6 +358,9 @@ class YoloDetector(_MappedDetector):
         ordered = [names[i] for i in sorted(names)] if isinstance(names, dict) else list(names)
         super().__init__(config, ordered)
         self._yolo_config = config
+        # the first prediction sets ultralytics' predictor up (over a second): pay it here,
+        # where the model loads, not on the first live frame
+        self._infer(np.zeros((config.imgsz, config.imgsz, 3), dtype=np.uint8))
 
     def _infer(self, image_bgr: npt.NDArray[np.uint8]) -> _Raw:
         config = self._yolo_config

@@ -13,9 +13,16 @@
 Scheduling: each feed holds only its newest unprocessed frame (latest wins; the replaced
 ones are counted as dropped); feeds with a frame wait in one first-in-first-out queue and a
 feed re-enters at the back after being served, so feeds are served round-robin however
-fast they send. A feed is processed by at most one worker at a time, so its tracker sees
-frames in order. Each worker owns one detector instance on its own thread: inference,
-tracking and projection never run on the event loop.
+fast they send. A feed is inferred on by at most one lane at a time, so its tracker sees
+frames in order.
+
+Each lane owns one detector on its own thread and takes the next frame from the scheduler
+itself, the moment its previous inference ends: no hop through the event loop between two
+inferences. What follows inference — the pose at capture time (on the loop, where the
+telemetry lives), tracking and projection (on one post-processing thread, in the order
+inference finished) and publishing (on the loop, in the same order) — overlaps the lanes'
+next inference. A lane waits only when ``2 × workers`` frames are inferred but not yet
+published, so a slow bus holds the detectors back instead of piling up batches.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -87,14 +95,77 @@ class FeedCounters:
 class _FeedState:
     vehicle_id: str
     tracker: FeedTracker | None
-    pending: Frame | None = None
-    queued: bool = False
-    busy: bool = False
     counters: FeedCounters = field(default_factory=FeedCounters)
 
 
+@dataclass(frozen=True, slots=True)
+class _Inferred:
+    feed: _FeedState
+    frame: Frame
+    detections: tuple[Detection, ...]
+    inference_s: float
+
+
+class _Scheduler:
+    """Latest frame per feed, feeds round-robin, shared by the loop and the lanes' threads.
+
+    The loop offers frames; a lane takes (feed, frame) pairs, blocking until there is one
+    and fewer than ``in_flight_max`` frames are inferred but not yet published.
+    """
+
+    def __init__(self, in_flight_max: int) -> None:
+        self._condition = threading.Condition()
+        self._pending: dict[_FeedState, Frame] = {}
+        self._ready: collections.deque[_FeedState] = collections.deque()
+        self._busy: set[_FeedState] = set()
+        self._in_flight = 0
+        self._in_flight_max = in_flight_max
+        self._closed = False
+
+    def offer(self, feed: _FeedState, frame: Frame) -> bool:
+        """Make ``frame`` the feed's next one; True when it replaced an unprocessed frame."""
+        with self._condition:
+            replaced = feed in self._pending
+            self._pending[feed] = frame
+            if not replaced and feed not in self._busy:
+                self._ready.append(feed)
+                self._condition.notify()
+            return replaced
+
+    def take(self) -> tuple[_FeedState, Frame] | None:
+        """The next feed's newest frame (the feed is busy until :meth:`inferred`); None once
+        closed."""
+        with self._condition:
+            while not self._closed and (not self._ready or self._in_flight >= self._in_flight_max):
+                self._condition.wait()
+            if self._closed:
+                return None
+            feed = self._ready.popleft()
+            self._busy.add(feed)
+            self._in_flight += 1
+            return feed, self._pending.pop(feed)
+
+    def inferred(self, feed: _FeedState) -> None:
+        """The feed's frame is inferred on: its next frame may go to any lane."""
+        with self._condition:
+            self._busy.discard(feed)
+            if feed in self._pending:
+                self._ready.append(feed)
+                self._condition.notify()
+
+    def published(self) -> None:
+        with self._condition:
+            self._in_flight -= 1
+            self._condition.notify()
+
+    def close(self) -> None:
+        with self._condition:
+            self._closed = True
+            self._condition.notify_all()
+
+
 class _Lane:
-    """One detector on its own thread."""
+    """One detector on its own thread, inferring on whatever the scheduler hands it."""
 
     def __init__(self, index: int, factory: Callable[[], Detector]) -> None:
         self.index = index
@@ -104,6 +175,16 @@ class _Lane:
 
     def load(self) -> None:
         self.detector = self._factory()
+
+    def run(self, scheduler: _Scheduler, deliver: Callable[[_Inferred], None]) -> None:
+        """On the lane's thread until the scheduler closes."""
+        assert self.detector is not None
+        while (job := scheduler.take()) is not None:
+            feed, frame = job
+            started = time.perf_counter()
+            detections = self.detector.detect(frame.image_bgr)
+            deliver(_Inferred(feed, frame, detections, time.perf_counter() - started))
+            scheduler.inferred(feed)
 
 
 class DetectionWorker:
@@ -134,8 +215,13 @@ class DetectionWorker:
         self._tracking = tracking
         self._on_processed = on_processed
         self._feeds: dict[str, _FeedState] = {}
-        self._ready: asyncio.Queue[_FeedState] = asyncio.Queue()
+        self._scheduler = _Scheduler(in_flight_max=2 * workers)
         self._lanes: list[_Lane] = []
+        self._post_executor: ThreadPoolExecutor | None = None
+        self._inferred: asyncio.Queue[_Inferred] = asyncio.Queue()
+        self._finished: asyncio.Queue[
+            tuple[_Inferred, asyncio.Future[tuple[DetectionBatch, float]]]
+        ] = asyncio.Queue()
         self._task_group: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -143,20 +229,26 @@ class DetectionWorker:
 
     async def __aenter__(self) -> Self:
         loop = asyncio.get_running_loop()
+        self._scheduler = _Scheduler(in_flight_max=2 * self._workers)
         self._lanes = [_Lane(i, self._factory) for i in range(self._workers)]
+        self._post_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vision-post")
         try:
             await asyncio.gather(
                 *(loop.run_in_executor(lane.executor, lane.load) for lane in self._lanes)
             )
         except BaseException:
-            self._shutdown_lanes()
+            self._shutdown_threads()
             raise
         self._task_group = asyncio.TaskGroup()
         await self._task_group.__aenter__()
         for lane in self._lanes:
             self._tasks.append(
-                self._task_group.create_task(self._serve(lane), name=f"vision.worker[{lane.index}]")
+                self._task_group.create_task(
+                    self._run_lane(lane), name=f"vision.worker[{lane.index}]"
+                )
             )
+        for stage, name in ((self._post_process, "post"), (self._publish, "publish")):
+            self._tasks.append(self._task_group.create_task(stage(), name=f"vision.{name}"))
         return self
 
     async def __aexit__(
@@ -166,6 +258,7 @@ class DetectionWorker:
         tb: TracebackType | None,
     ) -> None:
         assert self._task_group is not None
+        self._scheduler.close()
         for task in self._tasks:
             task.cancel()
         try:
@@ -173,12 +266,16 @@ class DetectionWorker:
         finally:
             self._task_group = None
             self._tasks = []
-            self._shutdown_lanes()
+            self._shutdown_threads()
 
-    def _shutdown_lanes(self) -> None:
+    def _shutdown_threads(self) -> None:
+        self._scheduler.close()
         for lane in self._lanes:
             lane.executor.shutdown(wait=True, cancel_futures=True)
         self._lanes = []
+        if self._post_executor is not None:
+            self._post_executor.shutdown(wait=True, cancel_futures=True)
+            self._post_executor = None
 
     # ------------------------------------------------------------------ feeds
 
@@ -212,35 +309,42 @@ class DetectionWorker:
         async with frames as iterator:
             async for frame in iterator:
                 feed.counters.frames_received += 1
-                if feed.pending is not None:
+                if self._scheduler.offer(feed, frame):
                     feed.counters.frames_dropped += 1
-                feed.pending = frame
-                if not feed.queued and not feed.busy:
-                    feed.queued = True
-                    self._ready.put_nowait(feed)
 
     # ------------------------------------------------------------------ processing
 
-    async def _serve(self, lane: _Lane) -> None:
+    async def _run_lane(self, lane: _Lane) -> None:
         loop = asyncio.get_running_loop()
+
+        def deliver(inferred: _Inferred) -> None:
+            loop.call_soon_threadsafe(self._inferred.put_nowait, inferred)
+
+        try:
+            await loop.run_in_executor(lane.executor, lane.run, self._scheduler, deliver)
+        finally:
+            self._scheduler.close()
+
+    async def _post_process(self) -> None:
+        """In the order inference finished: the pose here on the loop, where the telemetry
+        lives; tracking and projection on the post-processing thread."""
+        loop = asyncio.get_running_loop()
+        executor = self._post_executor
+        assert executor is not None
         while True:
-            feed = await self._ready.get()
-            feed.queued = False
-            frame, feed.pending = feed.pending, None
-            if frame is None:
-                continue
-            feed.busy = True
+            inferred = await self._inferred.get()
+            pose = self._pose(inferred.frame, inferred.feed)
+            future = loop.run_in_executor(executor, self._locate_all, inferred, pose)
+            self._finished.put_nowait((inferred, future))
+
+    async def _publish(self) -> None:
+        while True:
+            inferred, future = await self._finished.get()
             try:
-                pose = self._pose(frame, feed)
-                result = await loop.run_in_executor(
-                    lane.executor, self._process, lane, feed, frame, pose
-                )
-                await self._emit(feed, frame, *result)
+                batch, postprocess_s = await future
+                await self._emit(inferred, batch, postprocess_s)
             finally:
-                feed.busy = False
-                if feed.pending is not None and not feed.queued:
-                    feed.queued = True
-                    self._ready.put_nowait(feed)
+                self._scheduler.published()
 
     def _pose(self, frame: Frame, feed: _FeedState) -> CameraPose | None:
         try:
@@ -259,20 +363,19 @@ class DetectionWorker:
             vfov_deg=metadata.vfov_deg if metadata else None,
         )
 
-    def _process(
-        self, lane: _Lane, feed: _FeedState, frame: Frame, pose: CameraPose | None
-    ) -> tuple[DetectionBatch, float, float]:
-        """On the lane's thread: detect, track, project."""
-        assert lane.detector is not None
+    def _locate_all(
+        self, inferred: _Inferred, pose: CameraPose | None
+    ) -> tuple[DetectionBatch, float]:
+        """On the post-processing thread: track, project, build the batch."""
         started = time.perf_counter()
-        detections = lane.detector.detect(frame.image_bgr)
-        inferred = time.perf_counter()
+        feed, frame, detections = inferred.feed, inferred.frame, inferred.detections
         if feed.tracker is not None:
             detections = feed.tracker.update(detections)
-        located = [self._locate(detection, frame, pose) for detection in detections]
+        intrinsics = self._intrinsics(frame)
+        located = [self._locate(detection, intrinsics, pose) for detection in detections]
         footprint: tuple[GeoPoint, ...] = ()
         if pose is not None:
-            corners = self._projector.footprint(self._intrinsics(frame), pose)
+            corners = self._projector.footprint(intrinsics, pose)
             footprint = tuple(GeoPoint(lat_deg=lat, lon_deg=lon) for lat, lon in corners)
         batch = DetectionBatch(
             vehicle_id=frame.vehicle_id,
@@ -283,15 +386,15 @@ class DetectionWorker:
             footprint=footprint,
             detections=tuple(located),
         )
-        return batch, inferred - started, time.perf_counter() - inferred
+        return batch, time.perf_counter() - started
 
     def _locate(
-        self, detection: Detection, frame: Frame, pose: CameraPose | None
+        self, detection: Detection, intrinsics: CameraIntrinsics, pose: CameraPose | None
     ) -> DetectionContract:
         lat = lon = sigma = None
         if pose is not None:
             try:
-                ground = self._projector.project(self._intrinsics(frame), pose, detection.center_px)
+                ground = self._projector.project(intrinsics, pose, detection.center_px)
             except ProjectionError:
                 pass
             else:
@@ -309,28 +412,22 @@ class DetectionWorker:
             ground_sigma_m=sigma,
         )
 
-    async def _emit(
-        self,
-        feed: _FeedState,
-        frame: Frame,
-        batch: DetectionBatch,
-        inference_s: float,
-        postprocess_s: float,
-    ) -> None:
+    async def _emit(self, inferred: _Inferred, batch: DetectionBatch, postprocess_s: float) -> None:
+        frame = inferred.frame
         if self._publisher is not None:
             await self._publisher.publish(topics.detections(frame.vehicle_id), batch)
         latency = (self._clock.now() - frame.capture_time).total_seconds()
-        counters = feed.counters
+        counters = inferred.feed.counters
         counters.frames_processed += 1
         counters.detections += len(batch.detections)
         counters.latencies_s.append(latency)
-        counters.inference_s.append(inference_s)
+        counters.inference_s.append(inferred.inference_s)
         counters.postprocess_s.append(postprocess_s)
         if self._on_processed is not None:
             self._on_processed(
                 ProcessedFrame(
                     batch=batch,
-                    inference_s=inference_s,
+                    inference_s=inferred.inference_s,
                     postprocess_s=postprocess_s,
                     latency_s=latency,
                 )
