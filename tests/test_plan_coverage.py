@@ -189,6 +189,30 @@ def test_sweeps_follow_the_narrow_direction_of_a_long_rectangle() -> None:
     assert plan.work_length_m / (strip.area / plan.swath_m) < 1.1
 
 
+def test_an_l_is_swept_along_each_arm_with_even_lines_that_stop_short_of_the_ends() -> None:
+    area = OperatingArea(BASE)
+    ell = shapely.union(box(1000, 1000, 4000, 2000), box(1000, 1000, 2000, 4000))
+    plan = plan_coverage_local(
+        area, ell, profile=PROFILES["quad"], options=CoverageOptions(agl_m=100.0, side_overlap=0.0)
+    )
+    swath = plan.swath_m
+    assert swath is not None
+    headings = {
+        round(math.degrees(math.atan2(b[1] - a[1], b[0] - a[0])) % 180) for a, b in plan.sweeps_m
+    }
+    assert headings == {0, 90}
+    # each arm is 1000 m wide: the fewest lines no further apart than the swath, evenly spaced
+    per_arm = math.ceil(1000 / swath)
+    assert len(plan.sweeps_m) == 2 * per_arm
+    pitch = 1000 / per_arm
+    inset = math.sqrt(swath**2 - pitch**2) / 2
+    assert inset > 1.0
+    swept = sum(math.dist(a, b) for a, b in plan.sweeps_m)
+    assert swept == pytest.approx(per_arm * (3000 + 2000 - 4 * inset), abs=1.0)
+    pts = _grid_in(ell, 10.0)
+    assert float(_distances_to_sweeps(plan, pts).max()) <= swath / 2 + 0.02
+
+
 def test_an_area_beyond_the_radius_is_refused_with_the_rule() -> None:
     area = OperatingArea(BASE)
     with pytest.raises(PlanRefusedError) as info:

@@ -15,10 +15,10 @@ from shapely.geometry.base import BaseGeometry
 from missions.geo import OperatingArea
 from missions.planning.errors import InvalidRequestError, PlanRefusedError
 from missions.planning.feasibility import Rule, Violation, check_sorties
+from missions.planning.layout import SweepSpec, plan_sweeps
 from missions.planning.plan import Plan, Point2, Sortie
 from missions.planning.sensor import LimitedBy, SensorGeometry, TargetClass, sensor_geometry
 from missions.planning.sorties import SortieSpec, split_sorties, total_duration_s
-from missions.planning.sweeps import Sweep, best_sweep_angle_rad, order_sweeps, sweep_lines
 from missions.planning.vehicles import VehicleProfile
 
 __all__ = ["CoverageOptions", "plan_coverage", "plan_coverage_local"]
@@ -132,28 +132,23 @@ def plan_coverage_local(
             ],
         )
     geo = geometry_for(area, region, profile, options)
-    angle = (
-        math.radians(options.sweep_angle_deg)
-        if options.sweep_angle_deg is not None
-        else best_sweep_angle_rad(region, geo.line_spacing_m)
-    )
-    sweeps, uncovered_m2 = sweep_lines(
+    layout = plan_sweeps(
         region,
-        angle_rad=angle,
-        spacing_m=geo.line_spacing_m,
-        swath_m=geo.swath_m,
-        keep_out=area.keep_out,
-        guard=area.router.guard,
-        radius_m=area.radius_m,
-    )
-    work = order_sweeps(
-        sweeps,
-        angle_rad=angle,
-        spacing_m=geo.line_spacing_m,
+        SweepSpec(
+            spacing_m=geo.line_spacing_m,
+            swath_m=geo.swath_m,
+            keep_out=area.keep_out,
+            guard=area.router.guard,
+            radius_m=area.radius_m,
+            router=area.router,
+            turn_radius_m=profile.turn_radius_m,
+        ),
         start_m=start_m,
-        router=area.router,
-        turn_radius_m=profile.turn_radius_m,
+        angle_rad=(
+            math.radians(options.sweep_angle_deg) if options.sweep_angle_deg is not None else None
+        ),
     )
+    work = list(layout.work_m)
     spec = SortieSpec(
         area=area, profile=profile, agl_m=geo.agl_m, work_speed_m_s=profile.survey_speed_m_s
     )
@@ -161,16 +156,16 @@ def plan_coverage_local(
     verify(area, profile, sorties, "coverage", required_gsd_m=geo.required_gsd_m)
     notes = [
         f"{geo.agl_m:.0f} m above ground ({geo.limited_by.value}), {geo.gsd_m * 100:.1f} cm/px, "
-        f"swath {geo.swath_m:.0f} m, lines {geo.line_spacing_m:.0f} m apart at "
-        f"{math.degrees(angle):.1f}°"
+        f"swath {geo.swath_m:.0f} m, lines at most {geo.line_spacing_m:.0f} m apart at "
+        + " and ".join(f"{math.degrees(a):.1f}°" for a in layout.angles_rad)
     ]
     outside = shapely.area(polygon) - shapely.area(shapely.intersection(polygon, area.disk))
     if outside > 1.0:
         notes.append(
             f"{outside / 1e6:.3f} km² beyond the {area.radius_m / 1000:g} km radius left out"
         )
-    if uncovered_m2 > 0:
-        notes.append(f"{uncovered_m2:.0f} m² between no-fly zones could not be swept")
+    if layout.uncovered_m2 > 0:
+        notes.append(f"{layout.uncovered_m2:.0f} m² between no-fly zones could not be swept")
     return Plan(
         kind="coverage",
         vehicle_id=vehicle_id,
@@ -180,7 +175,7 @@ def plan_coverage_local(
         alt_rel_m=geo.agl_m,
         duration_s=total_duration_s(sorties, profile),
         work_path_m=tuple(work),
-        sweeps_m=_sweeps_local(sweeps, angle),
+        sweeps_m=layout.lines_m,
         swath_m=geo.swath_m,
         area_km2=region.area / 1e6,
         coverage_rate_km2_h=geo.coverage_rate_km2_h,
@@ -210,14 +205,6 @@ def _agl_of(area: OperatingArea, sortie: Sortie) -> float:
     x, y = sortie.path_m[0]
     ground = float(area.ground_above_home_m(np.array([x]), np.array([y]))[0])
     return sortie.alt_rel_m - ground
-
-
-def _sweeps_local(sweeps: Sequence[Sweep], angle: float) -> tuple[tuple[Point2, Point2], ...]:
-    c, s = math.cos(angle), math.sin(angle)
-    return tuple(
-        ((w.x0 * c - w.y * s, w.x0 * s + w.y * c), (w.x1 * c - w.y * s, w.x1 * s + w.y * c))
-        for w in sweeps
-    )
 
 
 def _region_feature(area: OperatingArea, region: BaseGeometry) -> dict[str, Any]:

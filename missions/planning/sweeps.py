@@ -1,10 +1,16 @@
-"""Boustrophedon sweeps: sweep lines over a region with holes, in the best direction, in order.
+"""Boustrophedon sweeps in one direction: lines over a region with holes, then one path.
 
-The region is rotated so sweeps run along x. It is cut into bands one line spacing high; each
-connected piece of a band gets one sweep line at the band's centre spanning the piece's whole
-extent, so every point of the piece lies within half a spacing of it. Where a line would cross
-a kept-out area it is cut, and what the cut pieces leave uncovered is swept again at its own
-centre. All bands are intersected with the region in one vectorised shapely call.
+The region is rotated so sweeps run along x. Its height is cut into the fewest bands no
+higher than the line spacing, all of one height (the pitch), so no band is wasted on a partial
+strip; each connected piece of a band gets one sweep line at the band's centre, so every point
+of the piece lies within half a pitch of the line's y. Because the pitch is at most the
+spacing, a line need not reach the piece's ends: a point at most ``pitch / 2`` off the line
+is within half a spacing of an end pulled in by ``sqrt(spacing² - pitch²) / 2``
+(:func:`end_inset_m`). Pieces of one band separated only by flyable ground (a concave notch or
+a hole that is not a no-fly zone) may be bridged into one line, flown straight across.
+Where a line would cross a kept-out area it is cut, and what the cut pieces leave uncovered is
+swept again at its own centre. All bands are intersected with the region in one vectorised
+shapely call.
 
 Lines are then ordered: along a cell in alternating directions to the neighbouring band, and
 from cell to cell by the nearest unflown line, with every connecting leg routed around the
@@ -19,85 +25,108 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 from shapely import affinity
-from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
 from missions.geo import Router
 from missions.geo.frame import FloatArray
 from missions.planning.plan import Point2
 
-__all__ = ["Sweep", "best_sweep_angle_rad", "order_sweeps", "sweep_lines"]
+__all__ = [
+    "Bands",
+    "Sweep",
+    "band_pieces",
+    "connect",
+    "end_inset_m",
+    "order_sweeps",
+    "rotated",
+    "sweep_lines",
+]
 
 _MIN_AREA_M2 = 1.0
-_EVALUATE_BELOW_M2 = 100e6  # larger regions take the narrowest direction without trying others
-_OWN_EDGES = 4
 _SLACK_M = 0.01  # residues thinner than this next to a sweep's reach are not swept again
 
 
 @dataclass(frozen=True, slots=True)
 class Sweep:
-    """One sweep line in the rotated frame: ``y`` and ``x0 < x1``."""
+    """One sweep line in the rotated frame: ``y``, ``x0 <= x1`` and the band it sweeps."""
 
     y: float
     x0: float
     x1: float
+    band: int
 
 
-def best_sweep_angle_rad(region: BaseGeometry, spacing_m: float | None = None) -> float:
-    """The sweep direction that makes the shortest path.
+@dataclass(frozen=True, slots=True)
+class Bands:
+    """The pieces of a rotated region in equal bands: per piece its line's ``y``, band index,
+    geometry and bounds (minx, miny, maxx, maxy); ``pitch_m`` is the bands' height."""
 
-    Candidates are the convex hull's edge directions (the minimum width across, hence fewest
-    lines, is always reached with a hull side parallel to the sweeps) and the region's own
-    longest edges. Without ``spacing_m``, or for regions over 100 km², the narrowest direction
-    wins; otherwise each candidate's sweeps are laid out and the one with the least line
-    length plus one spacing per turn wins (this is what finds the arm of an L).
-    """
-    if region.is_empty or region.area <= 0:
-        return 0.0
-    hull = np.asarray(shapely.convex_hull(region).exterior.coords)
-    if len(hull) < 4:
-        return 0.0
-    edges = np.diff(hull, axis=0)
-    angles = np.arctan2(edges[:, 1], edges[:, 0]) % math.pi
-    normals = np.column_stack([-np.sin(angles), np.cos(angles)])
-    proj = hull[:-1] @ normals.T
-    widths = proj.max(axis=0) - proj.min(axis=0)
-    narrowest = float(angles[int(np.argmin(widths))])
-    if spacing_m is None or region.area > _EVALUATE_BELOW_M2:
-        return narrowest
-    rings = [
-        np.asarray(p.exterior.coords) for p in shapely.get_parts(region) if isinstance(p, Polygon)
-    ]
-    own = np.concatenate([np.diff(r, axis=0) for r in rings])
-    longest = own[np.argsort(-np.hypot(own[:, 0], own[:, 1]))[:_OWN_EDGES]]
-    candidates = [narrowest, *(np.arctan2(longest[:, 1], longest[:, 0]) % math.pi).tolist()]
-    unique: list[float] = []
-    for a in candidates:
-        if all(
-            abs((a - b + math.pi / 2) % math.pi - math.pi / 2) > math.radians(1) for b in unique
-        ):
-            unique.append(float(a))
-    if len(unique) == 1:
-        return narrowest
-    costs = []
-    for a in unique:
-        rot = affinity.rotate(region, -a, origin=(0, 0), use_radians=True)
-        ys, _, bounds = _bands(rot, spacing_m)
-        costs.append(float(np.sum(bounds[:, 2] - bounds[:, 0])) + len(ys) * spacing_m)
-    return unique[int(np.argmin(costs))]
+    ys: FloatArray
+    index: np.ndarray
+    pieces: np.ndarray
+    bounds: FloatArray
+    pitch_m: float
 
 
-def _bands(rot: BaseGeometry, spacing: float) -> tuple[FloatArray, list[Polygon], FloatArray]:
+def rotated(geom: BaseGeometry, angle_rad: float) -> BaseGeometry:
+    """``geom`` in the frame whose x axis points along ``angle_rad`` (about the origin)."""
+    if geom.is_empty:
+        return geom
+    return affinity.rotate(geom, -angle_rad, origin=(0, 0), use_radians=True)
+
+
+def end_inset_m(spacing_m: float, pitch_m: float) -> float:
+    """How far a line may stop short of its piece's ends with bands ``pitch_m`` high."""
+    return 0.5 * math.sqrt(max(spacing_m**2 - pitch_m**2, 0.0))
+
+
+def band_pieces(rot: BaseGeometry, spacing_m: float) -> Bands:
+    """``rot`` cut into the fewest equal bands no higher than ``spacing_m``."""
     minx, miny, maxx, maxy = rot.bounds
     height = maxy - miny
-    n = max(1, math.ceil(height / spacing - 1e-9))
-    y0 = miny - (n * spacing - height) / 2.0
-    lows = y0 + spacing * np.arange(n)
-    boxes = shapely.box(minx - 1.0, lows - 1e-6, maxx + 1.0, lows + spacing + 1e-6)
-    pieces = shapely.intersection(boxes, rot)
-    parts, index = shapely.get_parts(pieces, return_index=True)
+    n = max(1, math.ceil(height / spacing_m - 1e-9))
+    pitch = height / n if height > 0 else spacing_m
+    lows = miny + pitch * np.arange(n)
+    boxes = shapely.box(minx - 1.0, lows - 1e-6, maxx + 1.0, lows + pitch + 1e-6)
+    parts, index = shapely.get_parts(shapely.intersection(boxes, rot), return_index=True)
     keep = shapely.area(parts) > _MIN_AREA_M2
-    return lows[index[keep]] + spacing / 2.0, list(parts[keep]), shapely.bounds(parts[keep])
+    order = np.lexsort((shapely.bounds(parts[keep])[:, 0], index[keep]))
+    parts, index = parts[keep][order], index[keep][order]
+    return Bands(lows[index] + pitch / 2.0, index, parts, shapely.bounds(parts), pitch)
+
+
+def _bridged(bands: Bands, rot_guard: BaseGeometry, radius_m: float) -> Bands:
+    """Neighbouring pieces of one band joined where the gap between them may be flown."""
+    b = bands.bounds
+    same = bands.index[1:] == bands.index[:-1]
+    gaps = shapely.linestrings(
+        np.stack(
+            [np.column_stack([b[:-1, 2], bands.ys[1:]]), np.column_stack([b[1:, 0], bands.ys[1:]])],
+            axis=1,
+        )
+    )
+    ends_in = (np.hypot(b[:-1, 2], bands.ys[1:]) <= radius_m) & (
+        np.hypot(b[1:, 0], bands.ys[1:]) <= radius_m
+    )
+    join = same & ends_in
+    if not rot_guard.is_empty:
+        join &= ~shapely.intersects(gaps, rot_guard)
+    if not join.any():
+        return bands
+    group = np.concatenate([[0], np.cumsum(~join)])
+    starts = np.flatnonzero(np.concatenate([[True], ~join]))
+    bounds = np.column_stack(
+        [
+            np.minimum.reduceat(b[:, 0], starts),
+            np.minimum.reduceat(b[:, 1], starts),
+            np.maximum.reduceat(b[:, 2], starts),
+            np.maximum.reduceat(b[:, 3], starts),
+        ]
+    )
+    pieces = np.array(
+        [shapely.union_all(bands.pieces[group == g]) for g in range(len(starts))], dtype=object
+    )
+    return Bands(bands.ys[starts], bands.index[starts], pieces, bounds, bands.pitch_m)
 
 
 def sweep_lines(
@@ -109,54 +138,58 @@ def sweep_lines(
     keep_out: BaseGeometry,
     guard: BaseGeometry,
     radius_m: float,
+    bridge: bool = False,
 ) -> tuple[list[Sweep], float]:
     """Sweeps covering ``region`` (local metres) in the frame rotated by ``-angle_rad``.
 
     Lines stay inside ``radius_m`` of the origin and are cut where they would enter ``guard``
-    (cut back to ``keep_out``). Returns the sweeps and the area (m²) left further than half a
-    swath from every sweep (0 unless a kept-out area is too tight to sweep around).
+    (cut back to ``keep_out``); with ``bridge`` pieces of a band separated by flyable ground
+    share one line. Returns the sweeps and the area (m²) left further than half a swath from
+    every sweep (0 unless a kept-out area is too tight to sweep around).
     """
     if region.is_empty:
         return [], 0.0
-
-    def rotate(g: BaseGeometry) -> BaseGeometry:
-        return g if g.is_empty else affinity.rotate(g, -angle_rad, origin=(0, 0), use_radians=True)
-
-    rot, rot_keep, rot_guard = rotate(region), rotate(keep_out), rotate(guard)
+    rot, rot_keep, rot_guard = (rotated(g, angle_rad) for g in (region, keep_out, guard))
+    top = band_pieces(rot, spacing_m)
+    if bridge and len(top.ys) > 1:
+        top = _bridged(top, rot_guard, radius_m)
+    y_first = float(top.ys.min()) if len(top.ys) else 0.0
     sweeps: list[Sweep] = []
     uncovered = 0.0
-    todo: list[tuple[BaseGeometry, int]] = [(rot, 0)]
+    todo: list[tuple[Bands, int]] = [(top, 0)]
     while todo:
-        geom, depth = todo.pop()
-        ys, pieces, bounds = _bands(geom, spacing_m)
-        if not len(ys):
-            continue
+        bands, depth = todo.pop()
+        ys, b = bands.ys, bands.bounds
+        rows = (
+            bands.index if depth == 0 else np.round((ys - y_first) / top.pitch_m).astype(np.int64)
+        )
         half = np.sqrt(np.maximum(radius_m**2 - ys**2, 0.0))
-        x0 = np.maximum(bounds[:, 0], -half)
-        x1 = np.minimum(bounds[:, 2], half)
-        clipped = (x0 > bounds[:, 0] + 0.01) | (x1 < bounds[:, 2] - 0.01)
+        x0, x1 = np.maximum(b[:, 0], -half), np.minimum(b[:, 2], half)
         lines = shapely.linestrings(
             np.stack([np.column_stack([x0, ys]), np.column_stack([x1, ys])], axis=1)
         )
-        cut = clipped.copy()
+        cut = (x0 > b[:, 0] + 0.01) | (x1 < b[:, 2] - 0.01)
         if not rot_guard.is_empty:
             cut |= shapely.intersects(lines, rot_guard)
-        for k in np.nonzero(~cut & (x1 > x0))[0]:
-            sweeps.append(Sweep(float(ys[k]), float(x0[k]), float(x1[k])))
+        inset = end_inset_m(spacing_m, bands.pitch_m)
+        mid = (x0 + x1) / 2.0
+        lo, hi = np.minimum(x0 + inset, mid), np.maximum(x1 - inset, mid)
+        for k in np.nonzero(~cut & (x1 >= x0))[0]:
+            sweeps.append(Sweep(float(ys[k]), float(lo[k]), float(hi[k]), int(rows[k])))
         for k in np.nonzero(cut)[0]:
             kept = shapely.difference(lines[k], rot_keep) if x1[k] > x0[k] else lines[k]
             segs = [g for g in shapely.get_parts(kept) if g.length > 0.5]
             for seg in segs:
                 sx0, _, sx1, _ = seg.bounds
-                sweeps.append(Sweep(float(ys[k]), float(sx0), float(sx1)))
+                sweeps.append(Sweep(float(ys[k]), float(sx0), float(sx1), int(rows[k])))
             reach = swath_m / 2.0 + _SLACK_M
             covered = shapely.union_all([g.buffer(reach, quad_segs=4) for g in segs])
-            rest = shapely.difference(pieces[k], covered) if segs else pieces[k]
+            rest = shapely.difference(bands.pieces[k], covered) if segs else bands.pieces[k]
             for part in shapely.get_parts(rest):
                 if part.area <= _MIN_AREA_M2:
                     continue
                 if depth < 3:
-                    todo.append((part, depth + 1))
+                    todo.append((band_pieces(part, spacing_m), depth + 1))
                 else:
                     uncovered += part.area
     return sweeps, uncovered
@@ -166,7 +199,6 @@ def order_sweeps(
     sweeps: list[Sweep],
     *,
     angle_rad: float,
-    spacing_m: float,
     start_m: Point2,
     router: Router,
     turn_radius_m: float = 0.0,
@@ -183,7 +215,7 @@ def order_sweeps(
     ys = np.array([w.y for w in sweeps])
     x0 = np.array([w.x0 for w in sweeps])
     x1 = np.array([w.x1 for w in sweeps])
-    cells = _cells(np.round((ys - ys.min()) / spacing_m).astype(np.int64), x0, x1)
+    cells = _cells(np.array([w.band for w in sweeps], dtype=np.int64), x0, x1)
 
     def to_local(x: float, y: float) -> Point2:
         return (x * c - y * s, x * s + y * c)
@@ -209,7 +241,7 @@ def order_sweeps(
             b = (x1[i], ys[i]) if enter_left else (x0[i], ys[i])
             la, lb = to_local(*a), to_local(*b)
             if path:
-                _connect(path, la, router, turn_radius_m)
+                connect(path, la, router, turn_radius_m)
             path.append(la)
             if lb != la:
                 path.append(lb)
@@ -243,7 +275,7 @@ def _cells(band: np.ndarray, x0: FloatArray, x1: FloatArray) -> list[list[int]]:
     return cells
 
 
-def _connect(
+def connect(
     path: list[Point2],
     target: Point2,
     router: Router,
