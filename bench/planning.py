@@ -4,6 +4,14 @@
 - a 5 km² coverage plan (target <= 50 ms), for several shapes,
 - coverage path length against the lower bound area / swath (target within 10 %).
 
+The path measured is the plan's work path: every sweep line, turn and connecting leg from
+the first line to the last (not the transit from and back to the base). The bound is the
+plannable area divided by the camera's swath; all plans here use no side overlap, so the
+swath is also the largest line spacing the planner may use and the bound is the length of
+perfectly packed full-swath strips with no turns. Plans are flown from the base at the
+origin, and the planner picks the layout with the shortest flight from there (transit
+included), which is not always the layout with the shortest work path.
+
 Run: .venv/bin/python bench/planning.py   (writes bench/results/planning.json)
 """
 
