@@ -22,15 +22,22 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from vision.errors import TrainingError
 
+if TYPE_CHECKING:
+    import numpy as np
+
+    from vision.camera import CameraIntrinsics, CameraPose
+
 __all__ = [
+    "SIM_GPS_NOISE_DEFAULT_M",
     "EvalReport",
     "GroundErrorReport",
+    "PoseNoise",
     "TrainSettings",
     "build_dataset",
     "evaluate",
@@ -354,12 +361,59 @@ def install_weights(best: Path, target: Path) -> Path:
     return target
 
 
+#: ``sim.scenario.GpsConfig.noise_m``'s default, for scenarios without a ``gps`` section
+#: (a test holds the two together: vision does not import sim).
+SIM_GPS_NOISE_DEFAULT_M = 0.3
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PoseNoise:
+    """The pose errors of the telemetry a frame is located with, as the simulator makes them.
+
+    The mapping from a scenario (``sim/physics.py``, ``sim/vehicle.py``):
+
+    - horizontal: the GPS error in GLOBAL_POSITION_INT, the position the fleet reports, is a
+      first-order Gauss–Markov walk per axis (east, north; 30 s time constant) whose
+      stationary σ is the scenario's ``gps.noise_m``; frames taken at unrelated times see
+      independent draws of it;
+    - vertical: none (the simulator reports the true altitude);
+    - attitude: none (ATTITUDE and the gimbal's attitude status are exact).
+
+    The simulated camera's own frame metadata carries the true pose: those frames are
+    located with the exact pose.
+    """
+
+    horizontal_m: float
+    vertical_m: float = 0.0
+    attitude_deg: float = 0.0
+
+    @classmethod
+    def of_scenario(cls, path: Path) -> PoseNoise:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise TrainingError(f"cannot read scenario {path}: {exc}") from None
+        if not isinstance(data, dict):
+            raise TrainingError(f"scenario {path} is not a YAML mapping")
+        gps = data.get("gps") or {}
+        if not isinstance(gps, dict):
+            raise TrainingError(f"scenario {path}: gps must be a mapping, got {gps!r}")
+        noise = gps.get("noise_m", SIM_GPS_NOISE_DEFAULT_M)
+        if isinstance(noise, bool) or not isinstance(noise, int | float) or noise < 0:
+            raise TrainingError(f"scenario {path}: gps.noise_m must be a number ≥ 0, got {noise!r}")
+        return cls(horizontal_m=float(noise))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GroundErrorReport:
     """How far projected detections land from the truth, with exact and with noisy poses."""
 
     frames: int
     matched: int
+    agl_median_m: float
+    noise_horizontal_m: float
+    noise_vertical_m: float
+    noise_attitude_deg: float
     median_error_exact_m: float
     p90_error_exact_m: float
     median_error_noisy_m: float
@@ -370,6 +424,10 @@ class GroundErrorReport:
         return {
             "frames": self.frames,
             "matched": self.matched,
+            "agl_median_m": self.agl_median_m,
+            "noise_horizontal_m": self.noise_horizontal_m,
+            "noise_vertical_m": self.noise_vertical_m,
+            "noise_attitude_deg": self.noise_attitude_deg,
             "median_error_exact_m": self.median_error_exact_m,
             "p90_error_exact_m": self.p90_error_exact_m,
             "median_error_noisy_m": self.median_error_noisy_m,
@@ -386,93 +444,162 @@ def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def _truth_records(
+    data_dir: Path, splits: tuple[str, ...], agl_band_m: tuple[float, float] | None
+) -> list[dict[str, Any]]:
+    path = data_dir / "truth.jsonl"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise TrainingError(f"{data_dir} has no readable truth.jsonl: {exc}") from None
+    records = [json.loads(line) for line in lines if line.strip()]
+    low, high = agl_band_m or (-math.inf, math.inf)
+    chosen = [r for r in records if r["split"] in splits and low <= r["agl_m"] <= high]
+    if not chosen:
+        raise TrainingError(
+            f"{path} has no frame in split(s) {', '.join(splits)}"
+            + (f" at {low:g}–{high:g} m above ground" if agl_band_m else "")
+        )
+    return chosen
+
+
+def _truth_camera(record: dict[str, Any]) -> tuple[CameraPose, CameraIntrinsics]:
+    """The exact pose and intrinsics of a ``truth.jsonl`` frame (``sim.camera`` model:
+    heading ``yaw_deg`` from north, ``gimbal_pitch_deg`` against the horizon, square pixels,
+    principal point at the centre)."""
+    from vision.camera import CameraIntrinsics, CameraPose
+
+    pose, camera = record["pose"], record["camera"]
+    if camera["hfov_deg"] is not None:
+        half_width = math.tan(math.radians(camera["hfov_deg"]) / 2.0) / camera["zoom"]
+    else:
+        half_width = camera["sensor_width_mm"] / 2.0 / (camera["focal_length_mm"] * camera["zoom"])
+    fx = camera["width_px"] / 2.0 / half_width
+    return CameraPose(
+        lat_deg=pose["lat_deg"],
+        lon_deg=pose["lon_deg"],
+        alt_amsl_m=pose["alt_amsl_m"],
+        yaw_deg=pose["yaw_deg"],
+        pitch_deg=pose["gimbal_pitch_deg"],
+    ), CameraIntrinsics(
+        width_px=camera["width_px"],
+        height_px=camera["height_px"],
+        fx_px=fx,
+        fy_px=fx,
+        cx_px=camera["width_px"] / 2.0,
+        cy_px=camera["height_px"] / 2.0,
+    )
+
+
+def _as_reported(pose: CameraPose, noise: PoseNoise, rng: np.random.Generator) -> CameraPose:
+    """``pose`` with one draw of the telemetry's errors."""
+    from pyproj import Geod
+
+    from vision.camera import CameraPose
+
+    east_m, north_m = rng.normal(0.0, noise.horizontal_m, 2)
+    lon, lat, _ = Geod(ellps="WGS84").fwd(
+        pose.lon_deg,
+        pose.lat_deg,
+        math.degrees(math.atan2(east_m, north_m)),
+        math.hypot(east_m, north_m),
+    )
+    yaw_err, pitch_err, roll_err = rng.normal(0.0, noise.attitude_deg, 3)
+    return CameraPose(
+        lat_deg=lat,
+        lon_deg=lon,
+        alt_amsl_m=pose.alt_amsl_m + rng.normal(0.0, noise.vertical_m),
+        yaw_deg=pose.yaw_deg + yaw_err,
+        pitch_deg=pose.pitch_deg + pitch_err,
+        roll_deg=pose.roll_deg + roll_err,
+    )
+
+
 def ground_error(
     *,
     weights: Path,
-    truth_dir: Path,
-    images_dir: Path,
+    data_dir: Path,
+    scenario: Path,
+    splits: tuple[str, ...] = ("test",),
+    agl_band_m: tuple[float, float] | None = None,
     imgsz: int = 320,
-    gps_sigma_m: float = 1.5,
-    altitude_sigma_m: float = 2.0,
-    attitude_sigma_deg: float = 1.0,
     seed: int = 0,
 ) -> GroundErrorReport:
-    """Detect on rendered frames with ground truth, project each matched detection with the
-    exact pose and with a pose perturbed by GPS/attitude noise, and measure the distance to
-    the target's true position.
+    """Detect on a simulator data set's frames, project each detection that overlaps a true
+    target (IoU ≥ 0.3) with the exact pose and with the pose as the simulator's telemetry
+    would report it (:class:`PoseNoise` of ``scenario``, the one the data set was rendered
+    from), and measure the distance to the target's true position.
 
-    ``truth_dir`` holds one JSON per image (same stem): the camera pose, intrinsics, ground
-    altitude and every target's class, pixel box and true position.
+    ``data_dir`` is what ``skyeye sim dataset`` writes: ``truth.jsonl`` (per frame: split,
+    camera, pose, every target's box and true position) and ``images/<split>/<frame>.*``;
+    ``agl_band_m`` keeps the frames taken from that height above ground.
+    The ground is taken at the matched target's true altitude (a terrain model without error).
     """
     import cv2
     import numpy as np
     from pyproj import Geod
 
-    from vision.camera import CameraIntrinsics, CameraPose, FlatTerrain, PoseUncertainty, Projector
+    from vision.camera import FlatTerrain, PoseUncertainty, Projector
     from vision.detectors import YoloDetectorConfig, create_detector
     from vision.errors import ProjectionError
 
+    noise = PoseNoise.of_scenario(scenario)
+    records = _truth_records(data_dir, splits, agl_band_m)
     detector = create_detector(YoloDetectorConfig(weights=weights, imgsz=imgsz, confidence=0.3))
+    uncertainty = PoseUncertainty(
+        horizontal_m=noise.horizontal_m,
+        vertical_m=noise.vertical_m,
+        yaw_deg=noise.attitude_deg,
+        pitch_deg=noise.attitude_deg,
+        roll_deg=noise.attitude_deg,
+        pixel_px=2.0,
+    )
     geod = Geod(ellps="WGS84")
     rng = np.random.default_rng(seed)
-    exact_errors: list[float] = []
-    noisy_errors: list[float] = []
+    errors: dict[str, list[float]] = {"exact": [], "noisy": []}
     sigmas: list[float] = []
-    frames = 0
-    for truth_file in sorted(truth_dir.glob("*.json")):
-        image = cv2.imread(str(images_dir / f"{truth_file.stem}.jpg"))
+    agls: list[float] = []
+    for record in records:
+        found = sorted((data_dir / "images" / record["split"]).glob(f"{record['frame']}.*"))
+        image = cv2.imread(str(found[0])) if found else None
         if image is None:
-            continue
-        truth = json.loads(truth_file.read_text())
-        frames += 1
-        pose = CameraPose(**truth["pose"])
-        intrinsics = CameraIntrinsics(**truth["intrinsics"])
-        uncertainty = PoseUncertainty(
-            horizontal_m=gps_sigma_m,
-            vertical_m=altitude_sigma_m,
-            yaw_deg=attitude_sigma_deg,
-            pitch_deg=attitude_sigma_deg,
-            roll_deg=attitude_sigma_deg,
-            pixel_px=2.0,
-        )
-        exact = Projector(FlatTerrain(truth["ground_alt_amsl_m"]))
-        noisy = Projector(FlatTerrain(truth["ground_alt_amsl_m"]), uncertainty=uncertainty)
-        metres_per_deg_lat = 111_320.0
-        metres_per_deg_lon = 111_320.0 * np.cos(np.radians(pose.lat_deg))
-        noisy_pose = CameraPose(
-            lat_deg=pose.lat_deg + rng.normal(0, gps_sigma_m) / metres_per_deg_lat,
-            lon_deg=pose.lon_deg + rng.normal(0, gps_sigma_m) / metres_per_deg_lon,
-            alt_amsl_m=pose.alt_amsl_m + rng.normal(0, altitude_sigma_m),
-            yaw_deg=pose.yaw_deg + rng.normal(0, attitude_sigma_deg),
-            pitch_deg=pose.pitch_deg + rng.normal(0, attitude_sigma_deg),
-            roll_deg=rng.normal(0, attitude_sigma_deg),
-        )
-        targets = truth["targets"]
+            raise TrainingError(f"{data_dir}: the image of frame {record['frame']} is missing")
+        agls.append(float(record["agl_m"]))
+        pose, intrinsics = _truth_camera(record)
+        noisy_pose = _as_reported(pose, noise, rng)
+        targets = record["targets"]
         for detection in detector.detect(np.asarray(image, dtype=np.uint8)):
             box = (detection.x_min_px, detection.y_min_px, detection.x_max_px, detection.y_max_px)
             best = max(targets, key=lambda t: _iou(box, tuple(t["box_px"])), default=None)
             if best is None or _iou(box, tuple(best["box_px"])) < 0.3:
                 continue
+            ground = FlatTerrain(best["alt_amsl_m"])
             try:
-                at_exact = exact.project(intrinsics, pose, detection.center_px)
-                at_noisy = noisy.project(intrinsics, noisy_pose, detection.center_px)
+                at_exact = Projector(ground).project(intrinsics, pose, detection.center_px)
+                at_noisy = Projector(ground, uncertainty=uncertainty).project(
+                    intrinsics, noisy_pose, detection.center_px
+                )
             except ProjectionError:
                 continue
-            for point, errors in ((at_exact, exact_errors), (at_noisy, noisy_errors)):
+            for point, kind in ((at_exact, "exact"), (at_noisy, "noisy")):
                 _, _, distance = geod.inv(
                     point.lon_deg, point.lat_deg, best["lon_deg"], best["lat_deg"]
                 )
-                errors.append(float(distance))
+                errors[kind].append(float(distance))
             if at_noisy.sigma_m is not None:
                 sigmas.append(at_noisy.sigma_m)
-    if not exact_errors:
-        raise TrainingError(f"no detection matched a target in {truth_dir}")
+    if not errors["exact"]:
+        raise TrainingError(f"no detection matched a target in {data_dir} ({', '.join(splits)})")
     return GroundErrorReport(
-        frames=frames,
-        matched=len(exact_errors),
-        median_error_exact_m=float(np.median(exact_errors)),
-        p90_error_exact_m=float(np.percentile(exact_errors, 90)),
-        median_error_noisy_m=float(np.median(noisy_errors)),
-        p90_error_noisy_m=float(np.percentile(noisy_errors, 90)),
+        frames=len(records),
+        matched=len(errors["exact"]),
+        agl_median_m=float(np.median(agls)),
+        noise_horizontal_m=noise.horizontal_m,
+        noise_vertical_m=noise.vertical_m,
+        noise_attitude_deg=noise.attitude_deg,
+        median_error_exact_m=float(np.median(errors["exact"])),
+        p90_error_exact_m=float(np.percentile(errors["exact"], 90)),
+        median_error_noisy_m=float(np.median(errors["noisy"])),
+        p90_error_noisy_m=float(np.percentile(errors["noisy"], 90)),
         mean_sigma_noisy_m=float(np.mean(sigmas)) if sigmas else float("nan"),
     )
