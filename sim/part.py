@@ -10,7 +10,9 @@ of Skyeye meets it only through what it leaves in ``context.services``:
   vehicle id) for the fleet;
 - ``whip_tokens``: the Bearer token each camera publishes with, for the media hub;
 - ``tiles_router`` and ``tile_url``: the basemap for the console;
-- ``terrain_alt_amsl_m``: ground altitude at the first base, for the projection.
+- ``terrain_alt_amsl_m``: ground altitude at the first base, for the projection;
+- ``bases`` (``name``, ``lat_deg``, ``lon_deg``, ``radius_m``) and ``no_fly_zones`` (``name``,
+  ``polygon`` of (lat, lon)): the scenario's, for the planners.
 """
 
 from __future__ import annotations
@@ -87,6 +89,13 @@ async def sim_part(context: AppContext) -> AsyncIterator[Simulator]:
     services = context.services
     services["area_centre"] = (base.lat_deg, base.lon_deg)
     services["terrain_alt_amsl_m"] = base.alt_amsl_m
+    services["bases"] = [
+        {"name": b.id, "lat_deg": b.lat_deg, "lon_deg": b.lon_deg, "radius_m": b.radius_m}
+        for b in scenario.bases
+    ]
+    services["no_fly_zones"] = [
+        {"name": z.id, "polygon": list(z.polygon)} for z in scenario.no_fly_zones
+    ]
     services["tiles_router"] = tiles_router(world)
     services["tile_url"] = "/tiles/{z}/{x}/{y}.png"
     async with simulator as sim, asyncio.TaskGroup() as tasks:

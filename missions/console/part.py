@@ -2,10 +2,12 @@
 
 It serves the app on ``console.host:console.port`` (0: a free port) and wires in what
 earlier parts left in ``context.services``: ``controller`` (the mission controller),
-``planner``, ``vision`` (whose ``router`` carries WHIP/WHEP) with ``whep_view_token``, and
-``tiles_router`` with ``tile_url`` (the simulator's basemap, e.g. ``/tiles/{z}/{x}/{y}.png``).
-In the demo it creates one user per role with a fresh password and announces them; tokens
-are signed with a key made for this run.
+``planner`` (the demo's patrol part leaves one; with a controller and none left, the
+planners of ``missions.controller.plans.planner_for``), ``vision`` (whose ``router``
+carries WHIP/WHEP) with ``whep_view_token``, and ``tiles_router`` with ``tile_url`` (the
+simulator's basemap, e.g. ``/tiles/{z}/{x}/{y}.png``). In the demo it creates one user per
+role with a fresh password and announces them; tokens are signed with a key made for this
+run.
 """
 
 from __future__ import annotations
@@ -53,6 +55,11 @@ async def console_part(context: AppContext) -> AsyncIterator[ConsoleServer]:
         # The first administrator of a real deployment; the others are made in /admin.
         users = [("admin", admin_password, Role.ADMIN)]
     controller = services.get("controller")
+    planner = services.get("planner")
+    if planner is None and controller is not None:
+        from missions.controller.plans import planner_for
+
+        planner = services["planner"] = planner_for(context)
     routers = [services[key].router for key in ("vision",) if key in services]
     if "tiles_router" in services:
         routers.append(services["tiles_router"])
@@ -61,7 +68,7 @@ async def console_part(context: AppContext) -> AsyncIterator[ConsoleServer]:
         bus=context.bus,
         clock=context.clock,
         control=controller,
-        planner=services.get("planner"),
+        planner=planner,
         control_errors=_control_errors(controller),
         routers=routers,
         initial_users=users,

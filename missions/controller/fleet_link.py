@@ -4,7 +4,8 @@ Plans become MISSION_ITEM_INTs the ArduPilot way: item 0 is the home placeholder
 autopilot overwrites, so the vehicle's mission sequence is one ahead of the plan's index
 (``state.mission_seq`` is given back in plan indices). ``orbit`` is NAV_LOITER_TURNS with
 the most turns the autopilot accepts, ``roi`` is DO_SET_ROI_LOCATION (gimbal on the point),
-``speed`` is DO_CHANGE_SPEED (ground speed).
+``speed`` is DO_CHANGE_SPEED (ground speed), ``gimbal`` is DO_GIMBAL_MANAGER_PITCHYAW (pitch,
+yaw straight ahead); a ``roi`` at 0°, 0° ends the ROI, as ArduPilot reads it.
 The fence is ArduPilot's cylinder: FENCE_RADIUS, FENCE_ALT_MAX, FENCE_TYPE (altitude and
 circle) and FENCE_ENABLE, set as parameters and read back. Every fleet error becomes a
 :class:`VehicleCommandError` carrying the fleet's own sentence.
@@ -73,6 +74,14 @@ def plan_to_items(plan: FlightPlan) -> list[fleet.MissionItem]:
                     param3=-1.0,
                 )
             )
+        elif item.kind is PlanItemKind.GIMBAL:
+            items.append(
+                fleet.MissionItem(
+                    command=mavlink.MAV_CMD_DO_GIMBAL_MANAGER_PITCHYAW,
+                    frame=mavlink.MAV_FRAME_MISSION,
+                    param1=item.pitch_deg,
+                )
+            )
         else:
             items.append(fleet.MissionItem.rtl())
     return items
@@ -109,6 +118,8 @@ def plan_from_items(items: Sequence[fleet.MissionItem], fence: FenceSpec | None)
             plan.append(PlanItem(kind=PlanItemKind.RTL))
         elif item.command == mavlink.MAV_CMD_DO_CHANGE_SPEED:
             plan.append(PlanItem(kind=PlanItemKind.SPEED, speed_m_s=item.param2))
+        elif item.command == mavlink.MAV_CMD_DO_GIMBAL_MANAGER_PITCHYAW:
+            plan.append(PlanItem(kind=PlanItemKind.GIMBAL, pitch_deg=item.param1))
         else:
             name = mavlink.enums["MAV_CMD"][item.command].name
             raise ValueError(f"the vehicle holds a {name} item no Skyeye plan contains")

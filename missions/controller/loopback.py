@@ -303,7 +303,7 @@ class LoopbackVehicle:
         if item.kind is PlanItemKind.TAKEOFF:
             if self._climb_to(item.alt_rel_m, dt):
                 p.seq += 1
-        elif item.kind is PlanItemKind.ROI:
+        elif item.kind in (PlanItemKind.ROI, PlanItemKind.GIMBAL):
             p.seq += 1
         elif item.kind is PlanItemKind.SPEED:
             p.nav_speed_m_s = min(item.speed_m_s, self._profile.cruise_speed_m_s)

@@ -33,6 +33,7 @@ class PlanItemKind(enum.StrEnum):
     ORBIT = "orbit"  # circle the point at radius_m until told otherwise
     RTL = "rtl"  # return to launch and land
     SPEED = "speed"  # horizontal speed from now on (DO_CHANGE_SPEED)
+    GIMBAL = "gimbal"  # camera pitch from now on, -90 straight down (DO_GIMBAL_MANAGER_PITCHYAW)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,6 +44,7 @@ class PlanItem:
     alt_rel_m: float = 0.0
     radius_m: float = 0.0
     speed_m_s: float = 0.0
+    pitch_deg: float = 0.0
 
     def __post_init__(self) -> None:
         if not (-90 <= self.lat_deg <= 90 and -180 <= self.lon_deg <= 180):
@@ -53,6 +55,8 @@ class PlanItem:
             raise InvalidPlanError(f"orbit radius {self.radius_m} m is outside 5..2000 m")
         if self.kind is PlanItemKind.SPEED and not 0.5 <= self.speed_m_s <= 40:
             raise InvalidPlanError(f"speed {self.speed_m_s} m/s is outside 0.5..40 m/s")
+        if not -90 <= self.pitch_deg <= 30:
+            raise InvalidPlanError(f"gimbal pitch {self.pitch_deg}° is outside -90..30°")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,6 +66,7 @@ class PlanItem:
             "alt_rel_m": self.alt_rel_m,
             "radius_m": self.radius_m,
             "speed_m_s": self.speed_m_s,
+            "pitch_deg": self.pitch_deg,
         }
 
     @classmethod
@@ -73,6 +78,7 @@ class PlanItem:
             alt_rel_m=float(data["alt_rel_m"]),
             radius_m=float(data["radius_m"]),
             speed_m_s=float(data.get("speed_m_s", 0.0)),
+            pitch_deg=float(data.get("pitch_deg", 0.0)),
         )
 
 
@@ -129,6 +135,8 @@ class FlightPlan:
             if abs(mine.radius_m - theirs.radius_m) > 0.01:
                 return False
             if abs(mine.speed_m_s - theirs.speed_m_s) > 0.01:
+                return False
+            if abs(mine.pitch_deg - theirs.pitch_deg) > 0.01:
                 return False
         if self.fence is not None and other.fence is not None:
             return (
