@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 import cv2
 import numpy as np
 import numpy.typing as npt
+import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
 from pyproj import Geod
@@ -371,3 +372,60 @@ async def test_frames_without_any_pose_are_published_unlocated() -> None:
     assert len(detections) == 3 * len(TARGETS_NE_M)
     assert all(d.lat_deg is None and d.ground_sigma_m is None for d in detections)
     assert all(b.footprint == () for b in collector.batches)
+
+
+class SlowBus:
+    """A publisher that takes 50 ms per batch; notes how far the detector ran ahead of it."""
+
+    def __init__(self, detector: BlobDetector) -> None:
+        self.detector = detector
+        self.published = 0
+        self.most_ahead = 0
+
+    async def publish(self, topic: topics.Topic[DetectionBatch], payload: DetectionBatch) -> None:
+        self.most_ahead = max(self.most_ahead, self.detector.calls - self.published)
+        await asyncio.sleep(0.05)
+        self.published += 1
+
+
+async def test_a_slow_bus_holds_the_detector_back_and_frames_are_dropped() -> None:
+    detector = BlobDetector()
+    bus = SlowBus(detector)
+    collector = Collector()
+    async with DetectionWorker(
+        detector_factory=lambda: detector,
+        publisher=bus,
+        on_processed=collector.processed,
+        projector=Projector(FlatTerrain(GROUND_AMSL_M)),
+    ) as worker:
+        worker.add_feed("drone-1", synthetic_feed("drone-1", 0.005, 200))
+        await collector.wait_until(lambda: worker.counters("drone-1").frames_processed >= 10)
+        counters = worker.counters("drone-1")
+    assert 1 <= bus.most_ahead <= 2
+    assert counters.frames_dropped > counters.frames_processed
+
+
+class BrokenDetector(BlobDetector):
+    def detect(self, image_bgr: npt.NDArray[np.uint8]) -> tuple[Detection, ...]:
+        if self.calls == 3:
+            raise RuntimeError("inference backend lost its device")
+        return super().detect(image_bgr)
+
+
+async def run_until_the_worker_fails() -> None:
+    async with (
+        asyncio.timeout(30),
+        DetectionWorker(
+            detector_factory=BrokenDetector,
+            publisher=None,
+            projector=Projector(FlatTerrain(GROUND_AMSL_M)),
+        ) as worker,
+    ):
+        worker.add_feed("drone-1", synthetic_feed("drone-1", 0.02, 1000))
+        await asyncio.sleep(60)
+
+
+async def test_a_failing_detector_stops_the_worker_with_its_error() -> None:
+    with pytest.raises(ExceptionGroup) as caught:
+        await run_until_the_worker_fails()
+    assert caught.group_contains(RuntimeError, match="lost its device")

@@ -16,13 +16,14 @@ feed re-enters at the back after being served, so feeds are served round-robin h
 fast they send. A feed is inferred on by at most one lane at a time, so its tracker sees
 frames in order.
 
-Each lane owns one detector on its own thread and takes the next frame from the scheduler
-itself, the moment its previous inference ends: no hop through the event loop between two
-inferences. What follows inference — the pose at capture time (on the loop, where the
-telemetry lives), tracking and projection (on one post-processing thread, in the order
-inference finished) and publishing (on the loop, in the same order) — overlaps the lanes'
-next inference. A lane waits only when ``2 × workers`` frames are inferred but not yet
-published, so a slow bus holds the detectors back instead of piling up batches.
+The pose at capture time is looked up on the loop (where the telemetry lives) as a frame
+comes in. Each lane owns one detector on its own thread and takes the next frame from the
+scheduler itself the moment its previous inference ends; it hands what it found straight to
+one post-processing thread (tracking and projection, in the order inference finished),
+which hands the batch to the loop for publishing in the same order. A lane never wakes the
+event loop, so the loop's Python work does not sit between two of its inferences holding
+the GIL. A lane waits only when ``2 × workers`` frames are inferred but not yet published,
+so a slow bus holds the detectors back instead of piling up batches.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import queue
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -99,41 +101,57 @@ class _FeedState:
 
 
 @dataclass(frozen=True, slots=True)
-class _Inferred:
+class _Job:
+    """A frame to detect on, with the camera pose at its capture time (None: unknown)."""
+
     feed: _FeedState
     frame: Frame
+    pose: CameraPose | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Inferred:
+    job: _Job
     detections: tuple[Detection, ...]
     inference_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Located:
+    inferred: _Inferred
+    batch: DetectionBatch
+    postprocess_s: float
 
 
 class _Scheduler:
     """Latest frame per feed, feeds round-robin, shared by the loop and the lanes' threads.
 
-    The loop offers frames; a lane takes (feed, frame) pairs, blocking until there is one
-    and fewer than ``in_flight_max`` frames are inferred but not yet published.
+    The loop offers jobs; a lane takes them, blocking until there is one and fewer than
+    ``in_flight_max`` frames are inferred but not yet published.
     """
 
     def __init__(self, in_flight_max: int) -> None:
         self._condition = threading.Condition()
-        self._pending: dict[_FeedState, Frame] = {}
+        self._pending: dict[_FeedState, _Job] = {}
         self._ready: collections.deque[_FeedState] = collections.deque()
         self._busy: set[_FeedState] = set()
         self._in_flight = 0
         self._in_flight_max = in_flight_max
         self._closed = False
 
-    def offer(self, feed: _FeedState, frame: Frame) -> bool:
-        """Make ``frame`` the feed's next one; True when it replaced an unprocessed frame."""
+    def offer(self, job: _Job) -> bool:
+        """Make ``job`` its feed's next one; True when it replaced an unprocessed one."""
+        feed = job.feed
         with self._condition:
             replaced = feed in self._pending
-            self._pending[feed] = frame
+            self._pending[feed] = job
             if not replaced and feed not in self._busy:
                 self._ready.append(feed)
                 self._condition.notify()
             return replaced
 
-    def take(self) -> tuple[_FeedState, Frame] | None:
-        """The next feed's newest frame (the feed is busy until :meth:`inferred`); None once
+    def take(self) -> _Job | None:
+        """The next feed's newest job (the feed is busy until :meth:`inferred`); None once
         closed."""
         with self._condition:
             while not self._closed and (not self._ready or self._in_flight >= self._in_flight_max):
@@ -143,7 +161,7 @@ class _Scheduler:
             feed = self._ready.popleft()
             self._busy.add(feed)
             self._in_flight += 1
-            return feed, self._pending.pop(feed)
+            return self._pending.pop(feed)
 
     def inferred(self, feed: _FeedState) -> None:
         """The feed's frame is inferred on: its next frame may go to any lane."""
@@ -180,11 +198,10 @@ class _Lane:
         """On the lane's thread until the scheduler closes."""
         assert self.detector is not None
         while (job := scheduler.take()) is not None:
-            feed, frame = job
             started = time.perf_counter()
-            detections = self.detector.detect(frame.image_bgr)
-            deliver(_Inferred(feed, frame, detections, time.perf_counter() - started))
-            scheduler.inferred(feed)
+            detections = self.detector.detect(job.frame.image_bgr)
+            deliver(_Inferred(job, detections, time.perf_counter() - started))
+            scheduler.inferred(job.feed)
 
 
 class DetectionWorker:
@@ -218,10 +235,8 @@ class DetectionWorker:
         self._scheduler = _Scheduler(in_flight_max=2 * workers)
         self._lanes: list[_Lane] = []
         self._post_executor: ThreadPoolExecutor | None = None
-        self._inferred: asyncio.Queue[_Inferred] = asyncio.Queue()
-        self._finished: asyncio.Queue[
-            tuple[_Inferred, asyncio.Future[tuple[DetectionBatch, float]]]
-        ] = asyncio.Queue()
+        self._to_post: queue.SimpleQueue[_Inferred | None] = queue.SimpleQueue()
+        self._located: asyncio.Queue[_Located] = asyncio.Queue()
         self._task_group: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -230,6 +245,7 @@ class DetectionWorker:
     async def __aenter__(self) -> Self:
         loop = asyncio.get_running_loop()
         self._scheduler = _Scheduler(in_flight_max=2 * self._workers)
+        self._to_post = queue.SimpleQueue()
         self._lanes = [_Lane(i, self._factory) for i in range(self._workers)]
         self._post_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vision-post")
         try:
@@ -247,7 +263,7 @@ class DetectionWorker:
                     self._run_lane(lane), name=f"vision.worker[{lane.index}]"
                 )
             )
-        for stage, name in ((self._post_process, "post"), (self._publish, "publish")):
+        for stage, name in ((self._run_post, "post"), (self._publish, "publish")):
             self._tasks.append(self._task_group.create_task(stage(), name=f"vision.{name}"))
         return self
 
@@ -270,6 +286,7 @@ class DetectionWorker:
 
     def _shutdown_threads(self) -> None:
         self._scheduler.close()
+        self._to_post.put(None)
         for lane in self._lanes:
             lane.executor.shutdown(wait=True, cancel_futures=True)
         self._lanes = []
@@ -309,40 +326,38 @@ class DetectionWorker:
         async with frames as iterator:
             async for frame in iterator:
                 feed.counters.frames_received += 1
-                if self._scheduler.offer(feed, frame):
+                if self._scheduler.offer(_Job(feed, frame, self._pose(frame, feed))):
                     feed.counters.frames_dropped += 1
 
     # ------------------------------------------------------------------ processing
 
     async def _run_lane(self, lane: _Lane) -> None:
         loop = asyncio.get_running_loop()
-
-        def deliver(inferred: _Inferred) -> None:
-            loop.call_soon_threadsafe(self._inferred.put_nowait, inferred)
-
         try:
-            await loop.run_in_executor(lane.executor, lane.run, self._scheduler, deliver)
+            await loop.run_in_executor(lane.executor, lane.run, self._scheduler, self._to_post.put)
         finally:
             self._scheduler.close()
 
-    async def _post_process(self) -> None:
-        """In the order inference finished: the pose here on the loop, where the telemetry
-        lives; tracking and projection on the post-processing thread."""
+    async def _run_post(self) -> None:
         loop = asyncio.get_running_loop()
         executor = self._post_executor
         assert executor is not None
-        while True:
-            inferred = await self._inferred.get()
-            pose = self._pose(inferred.frame, inferred.feed)
-            future = loop.run_in_executor(executor, self._locate_all, inferred, pose)
-            self._finished.put_nowait((inferred, future))
+        try:
+            await loop.run_in_executor(executor, self._post, loop)
+        finally:
+            self._scheduler.close()
+
+    def _post(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On the post-processing thread, in the order inference finished, until stopped."""
+        while (inferred := self._to_post.get()) is not None:
+            located = self._locate_all(inferred)
+            loop.call_soon_threadsafe(self._located.put_nowait, located)
 
     async def _publish(self) -> None:
         while True:
-            inferred, future = await self._finished.get()
+            located = await self._located.get()
             try:
-                batch, postprocess_s = await future
-                await self._emit(inferred, batch, postprocess_s)
+                await self._emit(located)
             finally:
                 self._scheduler.published()
 
@@ -350,7 +365,6 @@ class DetectionWorker:
         try:
             return pose_for_frame(frame, self._telemetry)
         except PoseUnavailableError as exc:
-            feed.counters.frames_without_pose += 1
             logger.debug("feed %s: %s", feed.vehicle_id, exc)
             return None
 
@@ -363,12 +377,11 @@ class DetectionWorker:
             vfov_deg=metadata.vfov_deg if metadata else None,
         )
 
-    def _locate_all(
-        self, inferred: _Inferred, pose: CameraPose | None
-    ) -> tuple[DetectionBatch, float]:
-        """On the post-processing thread: track, project, build the batch."""
+    def _locate_all(self, inferred: _Inferred) -> _Located:
+        """Track, project, build the batch."""
         started = time.perf_counter()
-        feed, frame, detections = inferred.feed, inferred.frame, inferred.detections
+        feed, frame, pose = inferred.job.feed, inferred.job.frame, inferred.job.pose
+        detections = inferred.detections
         if feed.tracker is not None:
             detections = feed.tracker.update(detections)
         intrinsics = self._intrinsics(frame)
@@ -386,7 +399,7 @@ class DetectionWorker:
             footprint=footprint,
             detections=tuple(located),
         )
-        return batch, time.perf_counter() - started
+        return _Located(inferred, batch, time.perf_counter() - started)
 
     def _locate(
         self, detection: Detection, intrinsics: CameraIntrinsics, pose: CameraPose | None
@@ -412,23 +425,25 @@ class DetectionWorker:
             ground_sigma_m=sigma,
         )
 
-    async def _emit(self, inferred: _Inferred, batch: DetectionBatch, postprocess_s: float) -> None:
-        frame = inferred.frame
+    async def _emit(self, located: _Located) -> None:
+        inferred, batch = located.inferred, located.batch
+        frame = inferred.job.frame
         if self._publisher is not None:
             await self._publisher.publish(topics.detections(frame.vehicle_id), batch)
         latency = (self._clock.now() - frame.capture_time).total_seconds()
-        counters = inferred.feed.counters
+        counters = inferred.job.feed.counters
         counters.frames_processed += 1
+        counters.frames_without_pose += inferred.job.pose is None
         counters.detections += len(batch.detections)
         counters.latencies_s.append(latency)
         counters.inference_s.append(inferred.inference_s)
-        counters.postprocess_s.append(postprocess_s)
+        counters.postprocess_s.append(located.postprocess_s)
         if self._on_processed is not None:
             self._on_processed(
                 ProcessedFrame(
                     batch=batch,
                     inference_s=inferred.inference_s,
-                    postprocess_s=postprocess_s,
+                    postprocess_s=located.postprocess_s,
                     latency_s=latency,
                 )
             )
