@@ -716,6 +716,11 @@ class Controller:
         self, mission: MissionRecord, plan: FlightPlan, state: VehicleState
     ) -> None:
         mid = mission.mission_id
+        current = mission.current_item or 0
+        rtl_item = current < len(plan.items) and plan.items[current].kind is PlanItemKind.RTL
+        if state.mode == "AUTO" and rtl_item:  # ArduCopter flies the plan's RTL item in AUTO
+            await self._move(mid, S.RETURNING, "plan finished, returning")
+            return
         if state.mode != "AUTO":
             last_text = state.status_texts[-1].text if state.status_texts else "no message"
             plan_rtl = any(
