@@ -8,7 +8,8 @@
      with sampled uncertainty and batch building, one detector lane.
    Each round measures bare, 1 feed, bare, 2 feeds, bare, 4 feeds, bare; a pipeline figure
    is compared with the mean of the bare figures measured just before and just after it
-   (the machine is shared: its speed drifts). Warm-up is excluded on both sides (bare: the
+   (the machine is shared: its speed drifts, so many short measurements track it better
+   than a few long ones). Warm-up is excluded on both sides (bare: the
    first frames; pipeline: until 10 frames are through). Reported: the median ratio over
    the rounds (target ≥ 0.9) with its minimum and maximum, and the share of the window in
    which the worker's detector was inferring (what the worker itself controls; the rest of
@@ -18,8 +19,8 @@
    goes through a real Mosquitto to a subscriber here. p50/p95 of (receipt − capture time);
    CPU of this process outside inference per feed; frames dropped end to end.
 
-    .venv/bin/python bench/vision.py [--weights vision/models/skyeye-yolo.pt] [--seconds 6]
-        [--rounds 3]
+    .venv/bin/python bench/vision.py [--weights vision/models/skyeye-yolo.pt] [--seconds 3]
+        [--rounds 9] [--latency-seconds 10]
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import asyncio
 import contextlib
 import json
 import multiprocessing
+import os
 import statistics
 import sys
 import tempfile
@@ -341,11 +343,12 @@ async def latency(weights: Path, seconds: float, mqtt_url: str) -> dict[str, flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
-    parser.add_argument("--seconds", type=float, default=6.0, help="per measurement")
-    parser.add_argument("--rounds", type=int, default=3, help="throughput rounds")
+    parser.add_argument("--seconds", type=float, default=3.0, help="per measurement")
+    parser.add_argument("--rounds", type=int, default=9, help="throughput rounds")
+    parser.add_argument("--latency-seconds", type=float, default=10.0, help="latency window")
     args = parser.parse_args()
     console = Console()
-    results: dict[str, float] = {}
+    results: dict[str, float] = {"machine_load_avg_1min_at_start": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = Path(scratch_dir)
         weights, described = ensure_weights(args.weights, scratch)
@@ -354,7 +357,7 @@ def main() -> None:
         server = MosquittoServer(scratch)
         server.start()
         try:
-            results |= asyncio.run(latency(weights, args.seconds, server.url))
+            results |= asyncio.run(latency(weights, args.latency_seconds, server.url))
         finally:
             server.stop()
     results["latency_capture_to_bus_p50_ms_target"] = results["latency_inference_p50_ms"] + 60.0
