@@ -12,7 +12,7 @@ import shapely
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
-from missions.geo import OperatingArea
+from missions.geo import OperatingArea, ZoneKind
 from missions.planning.errors import InvalidRequestError, PlanRefusedError
 from missions.planning.feasibility import Rule, Violation, check_sorties
 from missions.planning.layout import SweepSpec, plan_sweeps
@@ -107,6 +107,29 @@ def plan_coverage(
     )
 
 
+def _nothing_to_fly(area: OperatingArea, polygon: BaseGeometry) -> Violation:
+    """Why no part of ``polygon`` may be flown, naming the no-fly zones that cover it."""
+    outside = f"outside {area.radius_m / 1000:g} km of {area.base.name}"
+    margin_m = max(area.no_fly_margin_m, 1.0)
+    names = [
+        repr(zone.name)
+        for zone in area.zones
+        if zone.kind is ZoneKind.NO_FLY
+        and area.frame.geometry_to_local(zone.polygon).distance(polygon) <= margin_m
+    ]
+    if not names or not polygon.intersects(area.disk):
+        return Violation(
+            rule=Rule.RADIUS, message=f"the area has nothing that may be flown: it lies {outside}"
+        )
+    where = f"inside no-fly zone{'s' if len(names) > 1 else ''} {', '.join(names)}"
+    where += f" (kept {margin_m:g} m clear)"
+    if not area.disk.covers(polygon):
+        where += f" or {outside}"
+    return Violation(
+        rule=Rule.NO_FLY, message=f"the area has nothing that may be flown: it lies {where}"
+    )
+
+
 def plan_coverage_local(
     area: OperatingArea,
     polygon: BaseGeometry,
@@ -119,18 +142,7 @@ def plan_coverage_local(
     """:func:`plan_coverage` for a polygon already in the base's local metres."""
     region = area.plannable(polygon)
     if region.is_empty or region.area < 1.0:
-        raise PlanRefusedError(
-            "coverage",
-            [
-                Violation(
-                    rule=Rule.RADIUS if not polygon.intersects(area.disk) else Rule.NO_FLY,
-                    message=(
-                        "the area has nothing that may be flown: it lies outside "
-                        f"{area.radius_m / 1000:g} km of {area.base.name} or inside no-fly zones"
-                    ),
-                )
-            ],
-        )
+        raise PlanRefusedError("coverage", [_nothing_to_fly(area, polygon)])
     geo = geometry_for(area, region, profile, options)
     layout = plan_sweeps(
         region,
