@@ -38,6 +38,7 @@ PartFactory = Callable[["AppContext"], AbstractAsyncContextManager[object]]
 PARTS: dict[Literal["demo", "serve"], tuple[str, ...]] = {
     "demo": (
         "sim.part:sim_part",
+        "missions.console.part:zones_part",
         "fleet.part:fleet_part",
         "vision.part:vision_part",
         "vision.fusion.part:fusion_part",
@@ -47,6 +48,7 @@ PARTS: dict[Literal["demo", "serve"], tuple[str, ...]] = {
         "sim.part:camera_part",
     ),
     "serve": (
+        "missions.console.part:zones_part",
         "fleet.part:fleet_part",
         "vision.fusion.part:fusion_part",
         "missions.controller.part:controller_part",

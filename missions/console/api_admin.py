@@ -96,14 +96,23 @@ async def remove_user(username: Username, admin: Admin, console: Console) -> Res
     return Response(status_code=204)
 
 
-@router.get("/zones", tags=["zones"], summary="Bases and no-fly zones")
+@router.get("/zones", tags=["zones"], summary="Bases, no-fly zones and ceilings")
 async def list_zones(viewer: Viewer, console: Console) -> list[Zone]:
-    return await console.store.zones()
+    return console.store.zones()
 
 
-@router.post("/zones", tags=["zones"], status_code=201, summary="Add a base or a no-fly zone")
+@router.post(
+    "/zones",
+    tags=["zones"],
+    status_code=201,
+    summary="Add a base, a no-fly zone or a ceiling; the planners respect it from the next plan",
+)
 async def add_zone(body: ZoneCreate, admin: Admin, console: Console) -> Zone:
-    zone = await console.store.add_zone(body, at=console.clock.now())
+    try:
+        zone = await console.store.add_zone(body, at=console.clock.now())
+    except ConflictError as exc:
+        await console.audit(admin.actor, "add_zone", f"zone:{body.name}", "refused", exc.reason)
+        raise
     await console.audit(admin.actor, "add_zone", f"zone:{zone.zone_id}", "ok", body.name)
     return zone
 
@@ -112,8 +121,9 @@ async def add_zone(body: ZoneCreate, admin: Admin, console: Console) -> Zone:
 async def remove_zone(
     zone_id: Annotated[str, Path(min_length=1, max_length=40)], admin: Admin, console: Console
 ) -> Response:
+    name = next((z.zone.name for z in console.store.zones() if z.zone_id == zone_id), "")
     await console.store.remove_zone(zone_id)
-    await console.audit(admin.actor, "remove_zone", f"zone:{zone_id}", "ok")
+    await console.audit(admin.actor, "remove_zone", f"zone:{zone_id}", "ok", name)
     return Response(status_code=204)
 
 

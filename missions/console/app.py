@@ -6,9 +6,10 @@
     async with ConsoleServer(app, host="127.0.0.1", port=0) as server:
         print(server.url)
 
-The app's lifespan opens the users/zones/audit store, creates ``initial_users`` that do not
-exist yet, and follows the bus. Pages are plain HTML and JS modules under ``/static``;
-Leaflet is served from where ``npm ci`` put it, at ``/static/vendor/leaflet``.
+The app's lifespan opens the users/zones/audit store (or takes an open one), creates
+``initial_users`` that do not exist yet, and follows the bus. Pages are plain HTML and JS
+modules under ``/static``; Leaflet is served from where ``npm ci`` put it, at
+``/static/vendor/leaflet``.
 """
 
 from __future__ import annotations
@@ -60,11 +61,14 @@ def create_app(
     control_errors: Sequence[type[Exception]] = (),
     routers: Sequence[APIRouter] = (),
     initial_users: Sequence[InitialUser] = (),
+    store: ConsoleStore | None = None,
 ) -> FastAPI:
     """Build the console.
 
     ``control_errors`` are the controller's refusals (answered 409); ``routers`` are served
-    by the same app (the video hub's WHIP/WHEP, the simulator's basemap tiles).
+    by the same app (the video hub's WHIP/WHEP, the simulator's basemap tiles). ``store`` is
+    an open store whose owner shares its zones with the planners (``console.part``'s zones
+    part); without one the app opens ``settings.database_url`` for itself.
     """
     if not (settings.leaflet_dir / "leaflet.js").is_file():
         raise ConsoleSetupError(
@@ -74,8 +78,11 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        opened: contextlib.AbstractAsyncContextManager[ConsoleStore] = (
+            ConsoleStore(settings.database_url) if store is None else contextlib.nullcontext(store)
+        )
         async with (
-            ConsoleStore(settings.database_url) as store,
+            opened as console_store,
             LiveFeed(
                 bus,
                 clock=clock,
@@ -84,13 +91,13 @@ def create_app(
             ) as live,
         ):
             for username, password, role in initial_users:
-                if store.user(username) is None:
-                    await store.add_user(username, password, role, at=clock.now())
+                if console_store.user(username) is None:
+                    await console_store.add_user(username, password, role, at=clock.now())
             app.state.console = ConsoleContext(
                 settings=settings,
                 clock=clock,
                 bus=bus,
-                store=store,
+                store=console_store,
                 live=live,
                 signer=TokenSigner(settings.token_secret.get_secret_value().encode()),
                 control=control,

@@ -17,6 +17,7 @@ __all__ = [
     "AlertKind",
     "AuditRecord",
     "BaseZone",
+    "CeilingZone",
     "DispatchOutcome",
     "Feed",
     "IncidentOutcome",
@@ -101,25 +102,41 @@ class BaseZone(_Body):
     radius_m: float = Field(default=50_000.0, gt=0, le=50_000.0)
 
 
+Vertices = Annotated[
+    tuple[tuple[Latitude, Longitude], ...],
+    Field(min_length=3, max_length=500, description="Vertices as (lat_deg, lon_deg)."),
+]
+
+
+def _simple(polygon: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
+    shape = Polygon([(lon, lat) for lat, lon in polygon])
+    if not shape.is_valid or shape.area == 0.0:
+        raise ValueError("the polygon must be simple (no self-crossing) and have an area")
+    return polygon
+
+
 class NoFlyZone(_Body):
-    """A polygon drones must not enter, up to an optional ceiling."""
+    """A polygon drones must never enter (a margin is kept around it)."""
 
     kind: Literal["no_fly"] = "no_fly"
     name: str = Field(min_length=1, max_length=64)
-    polygon: tuple[tuple[Latitude, Longitude], ...] = Field(
-        min_length=3, max_length=500, description="Vertices as (lat_deg, lon_deg)."
-    )
+    polygon: Vertices
 
-    @field_validator("polygon")
-    @classmethod
-    def _simple(cls, polygon: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
-        shape = Polygon([(lon, lat) for lat, lon in polygon])
-        if not shape.is_valid or shape.area == 0.0:
-            raise ValueError("the polygon must be simple (no self-crossing) and have an area")
-        return polygon
+    _simple_polygon = field_validator("polygon")(_simple)
 
 
-ZoneCreate = Annotated[BaseZone | NoFlyZone, Field(discriminator="kind")]
+class CeilingZone(_Body):
+    """A polygon drones fly over only below ``ceiling_agl_m`` above the ground."""
+
+    kind: Literal["ceiling"] = "ceiling"
+    name: str = Field(min_length=1, max_length=64)
+    polygon: Vertices
+    ceiling_agl_m: float = Field(ge=0.0, le=120.0, description="Metres above the ground.")
+
+    _simple_polygon = field_validator("polygon")(_simple)
+
+
+ZoneCreate = Annotated[BaseZone | NoFlyZone | CeilingZone, Field(discriminator="kind")]
 
 
 class Zone(_Body):

@@ -1,31 +1,45 @@
 """Users, zones and the console's audit log: SQLAlchemy 2 async (SQLite or PostgreSQL).
 
 Tables are prefixed ``console_`` so the console can share a database with the mission
-store. Users are also kept in memory: every request checks its token against them.
+store. Users are also kept in memory: every request checks its token against them. So are
+zones: they are the one source of the bases, no-fly zones and ceilings that the map draws
+and that the planners read at each plan (:meth:`ConsoleStore.zones`); a scenario's or the
+configuration's are seeded into them at start-up (:meth:`ConsoleStore.seed_zones`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
 from pydantic import TypeAdapter
+from shapely.geometry import Point, Polygon
 from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from missions.console.auth import Role, hash_password
 from missions.console.errors import ConflictError, ConsoleSetupError, NotFoundError
-from missions.console.models import AuditRecord, BaseZone, NoFlyZone, Zone, ZoneCreate
+from missions.console.models import (
+    AuditRecord,
+    BaseZone,
+    CeilingZone,
+    NoFlyZone,
+    Zone,
+    ZoneCreate,
+)
 
 __all__ = ["ConsoleStore", "UserRecord"]
 
 # mypy judges this call differently with and without its cache: silence both outcomes.
-_ZONE: TypeAdapter[BaseZone | NoFlyZone] = TypeAdapter(
+_ZONE: TypeAdapter[BaseZone | NoFlyZone | CeilingZone] = TypeAdapter(
     ZoneCreate  # type: ignore[arg-type, unused-ignore]
 )
 
@@ -77,6 +91,34 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+def _body(zone: ZoneCreate) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(zone.model_dump_json())
+    return body
+
+
+def _seed_id(source: str, zone: ZoneCreate) -> str:
+    digest = hashlib.sha256(f"{zone.kind}\n{zone.name}".encode()).hexdigest()
+    return f"{source}-{digest[:12]}"
+
+
+def _check_bases_clear(zones: Sequence[ZoneCreate]) -> None:
+    """Refuse a set of zones in which a base lies inside a no-fly zone."""
+    no_fly = [
+        (z.name, Polygon([(lon, lat) for lat, lon in z.polygon]))
+        for z in zones
+        if isinstance(z, NoFlyZone)
+    ]
+    for base in zones:
+        if not isinstance(base, BaseZone):
+            continue
+        for name, polygon in no_fly:
+            if polygon.covers(Point(base.lon_deg, base.lat_deg)):
+                raise ConflictError(
+                    f"base {base.name!r} would lie inside no-fly zone {name!r}: "
+                    "drones could not take off or land there"
+                )
+
+
 class ConsoleStore:
     """``async with ConsoleStore(url) as store``: users, zones and audit entries."""
 
@@ -89,6 +131,7 @@ class ConsoleStore:
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[Any] | None = None
         self._users: dict[str, UserRecord] = {}
+        self._zones: dict[str, Zone] = {}
 
     async def __aenter__(self) -> Self:
         if self._engine is not None:
@@ -110,6 +153,13 @@ class ConsoleStore:
                     role=Role(row.role),
                     disabled=row.disabled,
                     created_at=_utc(row.created_at),
+                )
+            query = select(_ZoneRow).order_by(_ZoneRow.created_at, _ZoneRow.zone_id)
+            for zone_row in (await session.execute(query)).scalars():
+                self._zones[zone_row.zone_id] = Zone(
+                    zone_id=zone_row.zone_id,
+                    created_at=_utc(zone_row.created_at),
+                    zone=_ZONE.validate_python(zone_row.body),
                 )
         return self
 
@@ -197,35 +247,62 @@ class ConsoleStore:
 
     # ----------------------------------------------------------------- zones
 
+    def zones(self) -> list[Zone]:
+        """Bases, no-fly zones and ceilings, oldest first (kept in memory, as users are)."""
+        return list(self._zones.values())
+
     async def add_zone(self, zone: ZoneCreate, *, at: datetime) -> Zone:
+        """Store ``zone`` under a fresh id; a base inside a no-fly zone is refused (409)."""
+        _check_bases_clear([*(z.zone for z in self._zones.values()), zone])
         stored = Zone(zone_id=f"z-{uuid.uuid4().hex[:10]}", created_at=at, zone=zone)
         async with self._session() as session, session.begin():
-            session.add(
-                _ZoneRow(
-                    zone_id=stored.zone_id,
-                    created_at=at,
-                    body=json.loads(zone.model_dump_json()),
-                )
-            )
+            session.add(_ZoneRow(zone_id=stored.zone_id, created_at=at, body=_body(zone)))
+        self._zones[stored.zone_id] = stored
         return stored
 
-    async def zones(self) -> list[Zone]:
-        async with self._session() as session:
-            rows = (await session.execute(select(_ZoneRow).order_by(_ZoneRow.created_at))).scalars()
-            return [
-                Zone(
-                    zone_id=row.zone_id,
-                    created_at=_utc(row.created_at),
-                    zone=_ZONE.validate_python(row.body),
-                )
-                for row in rows
-            ]
+    async def seed_zones(self, source: str, zones: Sequence[ZoneCreate], *, at: datetime) -> None:
+        """Make ``zones`` the zones that came from ``source`` (a scenario, the configuration).
+
+        Each gets an id from ``source``, its kind and its name, so seeding again at the next
+        start changes nothing; a zone ``source`` no longer has is removed, one whose shape
+        changed is updated. Zones an administrator added are kept as they are. A base inside a
+        no-fly zone, or two zones of one kind and name, are refused and nothing is changed.
+        """
+        if not re.fullmatch(r"[a-z]{1,16}", source):
+            raise ConsoleSetupError(f"zone source {source!r} must be 1 to 16 letters a-z")
+        seeded = {_seed_id(source, zone): zone for zone in zones}
+        if len(seeded) != len(zones):
+            names = sorted(f"{z.kind} {z.name!r}" for z in zones)
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise ConflictError(f"{source}: zones given twice: {', '.join(twice)}")
+        mine = {zid for zid in self._zones if zid.startswith(f"{source}-")}
+        kept = [z.zone for zid, z in self._zones.items() if zid not in mine]
+        _check_bases_clear([*kept, *zones])
+        async with self._session() as session, session.begin():
+            gone = mine - seeded.keys()
+            if gone:
+                await session.execute(delete(_ZoneRow).where(_ZoneRow.zone_id.in_(gone)))
+            for i, (zone_id, zone) in enumerate(seeded.items()):
+                if zone_id not in self._zones:  # in the source's order, as they load again
+                    created_at = at + timedelta(microseconds=i)
+                    session.add(_ZoneRow(zone_id=zone_id, created_at=created_at, body=_body(zone)))
+                elif self._zones[zone_id].zone != zone:
+                    await session.execute(
+                        update(_ZoneRow).where(_ZoneRow.zone_id == zone_id).values(body=_body(zone))
+                    )
+        for zone_id in gone:
+            del self._zones[zone_id]
+        for i, (zone_id, zone) in enumerate(seeded.items()):
+            old = self._zones.get(zone_id)
+            created_at = at + timedelta(microseconds=i) if old is None else old.created_at
+            self._zones[zone_id] = Zone(zone_id=zone_id, created_at=created_at, zone=zone)
 
     async def remove_zone(self, zone_id: str) -> None:
-        async with self._session() as session, session.begin():
-            result = await session.execute(delete(_ZoneRow).where(_ZoneRow.zone_id == zone_id))
-        if result.rowcount == 0:
+        if zone_id not in self._zones:
             raise NotFoundError(f"no zone {zone_id!r}")
+        async with self._session() as session, session.begin():
+            await session.execute(delete(_ZoneRow).where(_ZoneRow.zone_id == zone_id))
+        del self._zones[zone_id]
 
     # ----------------------------------------------------------------- audit
 

@@ -27,14 +27,16 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
+from missions.console.models import BaseZone, CeilingZone, NoFlyZone
+from missions.console.models import Zone as StoredZone
 from missions.console.ports import ControlRefusedError, PlanProposal
-from missions.controller.errors import InvalidPlanError
+from missions.controller.errors import ControllerError, InvalidPlanError
 from missions.controller.fleet_link import ORBIT_TURNS, FleetLinks
 from missions.controller.settings import MissionType
 from missions.controller.vehicle import FenceSpec, FleetView, FlightPlan, PlanItem, PlanItemKind
@@ -60,7 +62,14 @@ from missions.planning.patterns import (
 )
 from skyeye.app import AppContext
 
-__all__ = ["FlightPlanner", "flight_plan", "operating_areas", "planner_for"]
+__all__ = [
+    "FlightPlanner",
+    "StoredAreas",
+    "ZoneSource",
+    "flight_plan",
+    "operating_areas",
+    "planner_for",
+]
 
 M = mavlink
 FENCE_MAX_RADIUS_M = 60_000.0
@@ -142,6 +151,43 @@ def operating_areas(
     )
 
 
+class ZoneSource(Protocol):
+    """Where bases, no-fly zones and ceilings are kept: the console's store
+    (:class:`missions.console.store.ConsoleStore`), read at each plan."""
+
+    def zones(self) -> Sequence[StoredZone]: ...
+
+
+class StoredAreas:
+    """The operating areas of a :class:`ZoneSource`'s zones as they are now: one per base,
+    each with every no-fly zone and ceiling. Built again only when the zones changed."""
+
+    def __init__(self, source: ZoneSource) -> None:
+        self._source = source
+        self._seen: tuple[StoredZone, ...] | None = None
+        self._areas: tuple[OperatingArea, ...] = ()
+
+    def __call__(self) -> tuple[OperatingArea, ...]:
+        zones = tuple(self._source.zones())
+        if zones != self._seen:
+            self._areas = _areas_of(z.zone for z in zones)
+            self._seen = zones
+        return self._areas
+
+
+def _areas_of(zones: Iterable[BaseZone | NoFlyZone | CeilingZone]) -> tuple[OperatingArea, ...]:
+    bases: list[Base] = []
+    limits: list[Zone] = []
+    for zone in zones:
+        if isinstance(zone, BaseZone):
+            bases.append(Base.at(zone.name, zone.lat_deg, zone.lon_deg, radius_m=zone.radius_m))
+        elif isinstance(zone, NoFlyZone):
+            limits.append(Zone.no_fly(zone.name, zone.polygon))
+        else:
+            limits.append(Zone.ceiling(zone.name, zone.polygon, zone.ceiling_agl_m))
+    return tuple(OperatingArea(base, zones=tuple(limits)) for base in bases)
+
+
 def _coverage(target: str) -> _PlanFn:
     def plan(
         area: OperatingArea, profile: VehicleProfile, points: Sequence[Point], _: float, vid: str
@@ -220,20 +266,26 @@ _TWO_POINTS = {
 class FlightPlanner:
     """The console's planner over :mod:`missions.planning`, for the controller.
 
-    ``areas`` are the bases with their radius and no-fly zones; a vehicle plans from the
-    nearest one within ``base_reach_m`` of it. ``profile_for`` gives each vehicle's
-    performance and camera. Planning runs in a worker thread, one plan at a time.
+    ``areas`` are the bases with their radius, no-fly zones and ceilings: fixed, or read
+    again at each plan (:class:`StoredAreas` over the console's store, as in the app); a
+    vehicle plans from the nearest base within ``base_reach_m`` of it. ``profile_for`` gives
+    each vehicle's performance and camera. Planning runs in a worker thread, one plan at a
+    time.
     """
 
     def __init__(
         self,
         *,
-        areas: Sequence[OperatingArea],
+        areas: Sequence[OperatingArea] | Callable[[], Sequence[OperatingArea]],
         fleet: FleetView,
         profile_for: Callable[[str], VehicleProfile],
         base_reach_m: float = 500.0,
     ) -> None:
-        self._areas = tuple(areas)
+        if callable(areas):
+            self._areas = areas
+        else:
+            fixed = tuple(areas)
+            self._areas = lambda: fixed
         self._fleet = fleet
         self._profile_for = profile_for
         self._base_reach_m = base_reach_m
@@ -250,9 +302,15 @@ class FlightPlanner:
             raise ControlRefusedError(f"the fleet has no vehicle {vehicle_id!r}") from None
         if state.lat_deg is None or state.lon_deg is None:
             raise ControlRefusedError(f"vehicle {vehicle_id!r} has not reported a position")
-        if not self._areas:
-            raise ControlRefusedError("no base is configured to plan from")
-        distance, area = min((_distance_m(a, state.lat_deg, state.lon_deg), a) for a in self._areas)
+        areas = self._areas()
+        if not areas:
+            raise ControlRefusedError(
+                "no base is configured to plan from: an administrator adds one"
+            )
+        distance, area = min(
+            ((_distance_m(a, state.lat_deg, state.lon_deg), a) for a in areas),
+            key=lambda found: found[0],
+        )
         if distance > self._base_reach_m:
             raise ControlRefusedError(
                 f"vehicle {vehicle_id!r} is {distance:.0f} m from the nearest base "
@@ -390,24 +448,20 @@ def _distance_m(area: OperatingArea, lat_deg: float, lon_deg: float) -> float:
 def planner_for(
     context: AppContext, *, profile_for: Callable[[str], VehicleProfile] | None = None
 ) -> FlightPlanner:
-    """The planner of a running Skyeye: the simulator's bases and no-fly zones
-    (``services["bases"]``, ``services["no_fly_zones"]``), else the configured operating area
-    as one base; vehicles from the fleet part; ``PROFILES["quad"]`` unless told otherwise."""
+    """The planner of a running Skyeye: bases, no-fly zones and ceilings read at each plan
+    from the console's store (``services["zones"]``, left by ``missions.console.part``'s
+    zones part, which seeds it from the scenario or the configuration); vehicles from the
+    fleet part; ``PROFILES["quad"]`` unless told otherwise."""
     services = context.services
-    bases: Sequence[Mapping[str, Any]] = services.get("bases", ())
-    area = context.config.area
-    if not bases and area.centre_lat_deg is not None and area.centre_lon_deg is not None:
-        bases = [
-            {
-                "name": "area",
-                "lat_deg": area.centre_lat_deg,
-                "lon_deg": area.centre_lon_deg,
-                "radius_m": area.radius_m,
-            }
-        ]
+    zones: ZoneSource | None = services.get("zones")
+    if zones is None:
+        raise ControllerError(
+            "the planners need the console's zone store: the zones part "
+            "(missions.console.part:zones_part) must start before any part that plans"
+        )
     quad = PROFILES["quad"]
     return FlightPlanner(
-        areas=operating_areas(bases, services.get("no_fly_zones", ())),
+        areas=StoredAreas(zones),
         fleet=FleetLinks(services["fleet"]),
         profile_for=profile_for or (lambda _: quad),
     )

@@ -21,7 +21,7 @@ async function removeUser(username) {
 async function loadZones() {
   const zones = await api("/api/zones");
   document.querySelector("#zones tbody").replaceChildren(...zones.map(({ zone_id, zone }) => el("tr", { "data-zone": zone_id },
-    el("td", {}, zone.name), el("td", {}, zone.kind === "base" ? "base" : "no-fly"),
+    el("td", {}, zone.name), el("td", {}, { base: "base", no_fly: "no-fly", ceiling: `ceiling ${zone.ceiling_agl_m} m` }[zone.kind]),
     el("td", {}, zone.kind === "base" ? `${zone.lat_deg.toFixed(4)}, ${zone.lon_deg.toFixed(4)} · ${(zone.radius_m / 1000).toFixed(0)} km` : `${zone.polygon.length} vertices`),
     el("td", {}, el("button", { class: "danger", onclick: async () => { try { await api(`/api/zones/${zone_id}`, { method: "DELETE" }); await refresh(); } catch (error) { fail(error); } } }, "Remove")))));
 }

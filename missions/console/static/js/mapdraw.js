@@ -26,6 +26,9 @@ export function drawZones(map, zones) {
       L.circleMarker([zone.lat_deg, zone.lon_deg], { radius: 7, color: "#2fa8ff", fillColor: "#0b0f14", fillOpacity: 1 })
         .bindTooltip(`Base ${zone.name} · ${(zone.radius_m / 1000).toFixed(0)} km`).addTo(layer);
       bounds.push([zone.lat_deg, zone.lon_deg]);
+    } else if (zone.kind === "ceiling") {
+      L.polygon(zone.polygon, { color: "#ffb020", weight: 1.5, dashArray: "4 4", fillColor: "#ffb020", fillOpacity: 0.1 })
+        .bindTooltip(`Ceiling ${zone.ceiling_agl_m} m: ${zone.name}`).addTo(layer);
     } else {
       L.polygon(zone.polygon, { color: "#ff4d4f", weight: 1.5, fillColor: "#ff4d4f", fillOpacity: 0.18 })
         .bindTooltip(`No-fly: ${zone.name}`).addTo(layer);
