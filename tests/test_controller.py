@@ -550,7 +550,7 @@ async def test_incidents_from_the_bus_are_dispatched_once_and_together(
     async with (
         world(tmp_path, ("a", 1000.0), ("b", 0.0), ("c", -1000.0)) as w,
         Bus(BusSettings(url=mqtt_url), clock=w.clock) as bus,
-        w.controller() as ctl,
+        w.controller(publisher=bus) as ctl,
         bus.subscribe(topics.incident("+")) as echoes,
         IncidentFeed(bus, ctl, clock=w.clock, gather_s=1.0),
     ):

@@ -86,6 +86,11 @@ _FLYING = frozenset({S.EN_ROUTE, S.ON_STATION})
 _LAUNCH_STATES = frozenset({S.UPLOADING, S.LAUNCHING})
 
 
+def _noted(summary: str, note: str) -> str:
+    """An incident summary with ``note`` in front (the field holds 500 characters)."""
+    return (f"{note}; {summary}" if summary else note)[:500]
+
+
 class Publisher(Protocol):
     async def publish(self, topic: Topic[Any], payload: Any) -> None: ...
 
@@ -119,6 +124,7 @@ class Controller:
         self._relief: dict[str, str] = {}
         self._held_back: dict[str, str] = {}
         self._link_lost_since: dict[str, float] = {}
+        self._incident_locks: dict[str, asyncio.Lock] = {}
         self._tasks: asyncio.TaskGroup | None = None
 
     # ----------------------------------------------------------------- lifecycle
@@ -350,13 +356,10 @@ class Controller:
                 decision_record(decision, decided_at=now, decision_time_ms=decision_ms)
             )
             if decision.vehicle_id is None:
-                update = {"summary": "; ".join(decision.reasons)[:500]}
-            else:
-                update = {
-                    "status": IncidentStatus.DISPATCHED,
-                    "assigned_vehicle_id": decision.vehicle_id,
-                }
-            await self._store.save_incident(incident.model_copy(update=update), at=now)
+                incident = incident.model_copy(
+                    update={"summary": "; ".join(decision.reasons)[:500]}
+                )
+            await self._store.save_incident(incident, at=now)
             await self._audit(
                 actor,
                 "dispatch",
@@ -399,8 +402,10 @@ class Controller:
     ) -> MissionRecord:
         if preempted_mission_id is not None:
             await self._stop_flight(preempted_mission_id)
-            await self._hand_off(preempted_mission_id, f"pre-empted by {cause}")
+            relief = await self._hand_off(preempted_mission_id, f"pre-empted by {cause}")
             await self._move(preempted_mission_id, S.ABORTED, f"pre-empted by {cause}")
+            if relief is None:
+                await self._reopen_incident(preempted_mission_id, f"pre-empted by {cause}")
         state = self._vehicle_state(vehicle_id)
         airborne = (
             state is not None
@@ -472,7 +477,9 @@ class Controller:
             on_station_s=self._settings.on_station_s,
         )
         exclude = frozenset({mission.vehicle_id} if mission.vehicle_id else ())
+        started = time.perf_counter()
         (decision,) = dispatch([request], self._candidates(exclude=exclude))
+        decision_ms = (time.perf_counter() - started) * 1000.0
         if decision.vehicle_id is None:
             detail = "; ".join(f"{a.vehicle_id}: {a.reason}" for a in decision.alternatives)
             await self._audit(
@@ -483,6 +490,19 @@ class Controller:
                 f"{reason}; nobody can take over: " + (detail or "no drones"),
             )
             return None
+        if mission.incident_id is not None:
+            replaced = f"replaces {mission.vehicle_id} (mission {mission_id}): {reason}"
+            await self._store.record_decision(
+                decision_record(
+                    dataclasses.replace(decision, reasons=(replaced, *decision.reasons)),
+                    decided_at=self._clock.now(),
+                    decision_time_ms=decision_ms,
+                )
+            )
+            await self._note_incident(
+                mission.incident_id,
+                f"{decision.vehicle_id} sent instead of {mission.vehicle_id}: {reason}",
+            )
         relief = await self._send(
             decision.vehicle_id,
             *remaining,
@@ -551,6 +571,8 @@ class Controller:
                 handed = f"work handed to mission {relief}" if relief else "nobody could take over"
                 if self.mission(mission_id).state in PRE_FLIGHT:
                     await self._move(mission_id, S.ABORTED, f"not launched: {error}; {handed}")
+                if relief is None:
+                    await self._reopen_incident(mission_id, f"not launched: {error}; {handed}")
                 return
             except asyncio.CancelledError:
                 if outcome is not None and not outcome.done():
@@ -692,6 +714,8 @@ class Controller:
                     + "; the vehicle's own failsafe brings it home",
                 )
                 self._link_lost_since.pop(mid, None)
+                if relief is None:
+                    await self._reopen_incident(mid, "link lost; nobody could take over")
             return
         if self._link_lost_since.pop(mid, None) is not None:
             await self._audit("supervisor", "link_restored", mid, "ok", f"mode {state.mode}")
@@ -732,13 +756,13 @@ class Controller:
             relief = await self._hand_off(mid, f"vehicle switched to {state.mode}")
             handed = f"work handed to mission {relief}" if relief else "nobody could take over"
             if state.mode in ("RTL", "LAND"):
-                await self._move(
-                    mid, S.RETURNING, f"vehicle failsafe: {state.mode} ({last_text}); {handed}"
-                )
+                cause = f"vehicle failsafe: {state.mode} ({last_text}); {handed}"
+                await self._move(mid, S.RETURNING, cause)
             else:
-                await self._move(
-                    mid, S.FAILED, f"vehicle left its mission (mode {state.mode}); {handed}"
-                )
+                cause = f"vehicle left its mission (mode {state.mode}); {handed}"
+                await self._move(mid, S.FAILED, cause)
+            if relief is None:
+                await self._reopen_incident(mid, f"{mission.vehicle_id}: {cause}")
             return
         orbit = plan.orbit_index
         if mission.state is S.EN_ROUTE and orbit is not None:
@@ -784,20 +808,97 @@ class Controller:
             self._missions[mission_id] = self._replace(record, current_item=current.current_item)
             log.info("mission %s: %s → %s (%s)", mission_id, current.state, new, cause)
             await self._publish(self._missions[mission_id], cause)
-        if new is S.ON_STATION and record.incident_id is not None:
-            await self._incident_on_scene(record)
+        if record.incident_id is not None:
+            await self._sync_incident(record.incident_id)
 
-    async def _incident_on_scene(self, mission: MissionRecord) -> None:
-        assert mission.incident_id is not None
-        incident = await self._store.get_incident(mission.incident_id)
-        if incident is None or incident.status is IncidentStatus.ON_SCENE:
-            return
-        on_scene = incident.model_copy(
-            update={"status": IncidentStatus.ON_SCENE, "assigned_vehicle_id": mission.vehicle_id}
+    # ----------------------------------------------------------------- incidents
+
+    def _serving(self, incident_id: str) -> MissionRecord | None:
+        """The mission flying an incident: one on station, else the newest not yet returning."""
+        serving = [
+            m
+            for m in self._missions.values()
+            if m.incident_id == incident_id and m.state not in TERMINAL | {S.RETURNING}
+        ]
+        if not serving:
+            return None
+        return max(serving, key=lambda m: (m.state is S.ON_STATION, m.created_at))
+
+    def _incident_as_flown(self, incident: Incident) -> Incident:
+        """``incident`` with the status and drone of the mission flying it, if any."""
+        serving = self._serving(incident.incident_id)
+        if serving is None or incident.status is IncidentStatus.CLOSED:
+            return incident
+        status = (
+            IncidentStatus.ON_SCENE if serving.state is S.ON_STATION else IncidentStatus.DISPATCHED
         )
-        await self._store.save_incident(on_scene, at=self._clock.now())
+        return incident.model_copy(
+            update={"status": status, "assigned_vehicle_id": serving.vehicle_id}
+        )
+
+    async def observe_incident(self, incident: Incident) -> Incident | None:
+        """Take in an incident someone published; correct it when a mission flies it.
+
+        Another publisher (fusion linking a track, a console) may re-publish an incident
+        with its own idea of the status and drone. Its content is kept; when the missions
+        of this controller disagree with its status or drone, the corrected incident is
+        stored, published and returned. ``None`` when there was nothing to correct.
+        """
+        async with self._incident_lock(incident.incident_id):
+            if self._serving(incident.incident_id) is None:
+                return None
+            corrected = self._incident_as_flown(incident)
+            await self._store.save_incident(corrected, at=self._clock.now())
+            if corrected == incident:
+                return None
+            await self._publish_incident(corrected)
+            return corrected
+
+    async def _sync_incident(self, incident_id: str, *, unserved_because: str = "") -> None:
+        """Store and publish the incident's status and drone when its missions changed them.
+
+        With no mission flying it, it is left as it is, unless ``unserved_because`` says
+        why the drone sent to it no longer flies it: then it is open again, with no drone.
+        """
+        async with self._incident_lock(incident_id):
+            stored = await self._store.get_incident(incident_id)
+            if stored is None or stored.status is IncidentStatus.CLOSED:
+                return
+            updated = self._incident_as_flown(stored)
+            if self._serving(incident_id) is None and unserved_because:
+                updated = stored.model_copy(
+                    update={
+                        "status": IncidentStatus.OPEN,
+                        "assigned_vehicle_id": None,
+                        "summary": _noted(stored.summary, unserved_because),
+                    }
+                )
+            if updated == stored:
+                return
+            await self._store.save_incident(updated, at=self._clock.now())
+            await self._publish_incident(updated)
+
+    async def _note_incident(self, incident_id: str, note: str) -> None:
+        """Put ``note`` in front of the stored summary; it goes out with the next change."""
+        async with self._incident_lock(incident_id):
+            stored = await self._store.get_incident(incident_id)
+            if stored is not None:
+                noted = stored.model_copy(update={"summary": _noted(stored.summary, note)})
+                await self._store.save_incident(noted, at=self._clock.now())
+
+    async def _reopen_incident(self, mission_id: str, cause: str) -> None:
+        incident_id = self.mission(mission_id).incident_id
+        if incident_id is not None:
+            await self._sync_incident(incident_id, unserved_because=cause)
+
+    def _incident_lock(self, incident_id: str) -> asyncio.Lock:
+        return self._incident_locks.setdefault(incident_id, asyncio.Lock())
+
+    async def _publish_incident(self, incident: Incident) -> None:
         if self._publisher is not None:
-            await self._publisher.publish(topics.incident(on_scene.incident_id), on_scene)
+            await self._publisher.publish(topics.incident(incident.incident_id), incident)
+
+    # ----------------------------------------------------------------- plumbing
 
     async def _command(
         self, actor: str, mission_id: str, action: str, fn: Callable[..., Awaitable[T]], *args: Any

@@ -2,13 +2,16 @@
 
 ::
 
-    async with IncidentFeed(bus, controller, clock=clock):
+    async with Controller(..., publisher=bus) as controller, IncidentFeed(
+        bus, controller, clock=clock
+    ):
         ...  # every open incident published on incidents/{id} gets a drone
 
 Incidents that arrive within ``gather_s`` of each other are dispatched together, so
 simultaneous alerts are assigned jointly without double booking. An incident that already
-has a mission (also one a previous controller started) is not dispatched again. Dispatched
-incidents are re-published with their status and drone.
+has a mission (also one a previous controller started) is not dispatched again; the
+controller publishes it with its status and the drone flying it (also after a relief), and
+corrects a re-publication by someone else (fusion linking a track to it) that says otherwise.
 """
 
 from __future__ import annotations
@@ -92,22 +95,15 @@ class IncidentFeed:
     async def _dispatch(self, batch: list[Incident]) -> None:
         fresh: dict[str, Incident] = {}
         for incident in batch:
-            if incident.status is not IncidentStatus.OPEN:
+            if incident.status is IncidentStatus.CLOSED:
                 continue
             if self._controller.mission_for_incident(incident.incident_id) is not None:
-                continue
-            fresh[incident.incident_id] = incident
+                await self._controller.observe_incident(incident)
+            elif incident.status is IncidentStatus.OPEN:
+                fresh[incident.incident_id] = incident
         if not fresh:
             return
         decisions = await self._controller.dispatch(list(fresh.values()), actor=self._actor)
         for decision in decisions:
             if decision.vehicle_id is None:
                 log.warning("incident %s unserved: %s", decision.incident_id, decision.reasons)
-                continue
-            dispatched = fresh[decision.incident_id].model_copy(
-                update={
-                    "status": IncidentStatus.DISPATCHED,
-                    "assigned_vehicle_id": decision.vehicle_id,
-                }
-            )
-            await self._bus.publish(topics.incident(decision.incident_id), dispatched)
