@@ -27,7 +27,7 @@ from rich.console import Console
 from skyeye.broker import EmbeddedBroker, free_port
 from skyeye.bus import Bus, BusSettings
 from skyeye.clock import Clock, ScaledClock, WallClock
-from skyeye.config import SkyeyeConfig, load_config
+from skyeye.config import SkyeyeConfig, load_config, require_serve_secrets
 
 __all__ = ["PARTS", "AppContext", "run_demo", "run_serve", "serve_app"]
 
@@ -50,6 +50,7 @@ PARTS: dict[Literal["demo", "serve"], tuple[str, ...]] = {
     "serve": (
         "missions.console.part:zones_part",
         "fleet.part:fleet_part",
+        "vision.part:vision_part",
         "vision.fusion.part:fusion_part",
         "missions.controller.part:controller_part",
         "missions.console.part:console_part",
@@ -117,6 +118,8 @@ async def serve_app(
     stop: asyncio.Event | None = None,
 ) -> None:
     """Run the parts of ``mode`` until ``stop`` is set or the task is cancelled."""
+    if mode == "serve":
+        require_serve_secrets(config)
     clock: Clock = WallClock() if config.sim.speedup == 1.0 else ScaledClock(config.sim.speedup)
     if config.console.port == 0:  # fixed before any part starts: cameras publish to it
         console = config.console.model_copy(update={"port": free_port(config.console.host)})

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from skyeye.errors import ConfigError
@@ -24,8 +24,14 @@ __all__ = [
     "FleetConfig",
     "SimConfig",
     "SkyeyeConfig",
+    "VisionPartConfig",
     "load_config",
+    "require_serve_secrets",
 ]
+
+_TOKEN_SECRET_MIN_CHARS = 32
+_TOKEN_SECRET_MIN_DISTINCT = 12
+_MAKE_A_SECRET = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
 class _Section(BaseModel):
@@ -105,6 +111,67 @@ class ConsoleConfig(_Section):
         title="Basemap tile URL",
         description="XYZ template for the map; empty uses the simulator's world in sim mode.",
     )
+    token_secret: SecretStr | None = Field(
+        default=None,
+        title="Token key",
+        description="HMAC key that signs the console's tokens, the same for every console "
+        f"worker, so tokens outlive a restart: at least {_TOKEN_SECRET_MIN_CHARS} random "
+        "characters from SKYEYE_CONSOLE__TOKEN_SECRET. skyeye serve refuses to start without "
+        "it; skyeye demo makes one for each run.",
+    )
+    token_ttl_s: float = Field(
+        default=8 * 3600.0,
+        gt=0,
+        le=7 * 86400,
+        title="Token lifetime",
+        description="Seconds a log-in's token is valid (at most a week).",
+    )
+
+    @field_validator("token_secret")
+    @classmethod
+    def _strong_secret(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is None:
+            return None
+        text = secret.get_secret_value()
+        if len(text) < _TOKEN_SECRET_MIN_CHARS or len(set(text)) < _TOKEN_SECRET_MIN_DISTINCT:
+            raise ValueError(
+                f"too weak ({len(text)} characters, {len(set(text))} different): use at least "
+                f"{_TOKEN_SECRET_MIN_CHARS} random characters, e.g. from `{_MAKE_A_SECRET}`"
+            )
+        return secret
+
+
+class VisionPartConfig(_Section):
+    publish_tokens: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        title="Publish tokens",
+        description="Vehicle id → Bearer token its camera (encoder) presents to WHIP at "
+        "/whip/{vehicle}; set them as JSON in SKYEYE_VISION__PUBLISH_TOKENS. The demo adds its "
+        "simulated cameras'.",
+    )
+    view_token: SecretStr | None = Field(
+        default=None,
+        title="View token",
+        description="Bearer token of WHEP viewers and the feed list, handed by the console to "
+        "users allowed to see feeds (SKYEYE_VISION__VIEW_TOKEN); empty: one made for each run.",
+        min_length=16,
+    )
+    weights: Path | None = Field(
+        default=None,
+        title="Detector weights",
+        description="YOLO weights (.pt); empty: the shipped model, or no detection without it.",
+    )
+    imgsz: int = Field(
+        default=320, ge=32, le=2048, title="Detector input", description="Inference size in px."
+    )
+
+    @field_validator("publish_tokens")
+    @classmethod
+    def _usable_tokens(cls, tokens: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for vehicle_id, token in tokens.items():
+            if len(token.get_secret_value()) < 16:
+                raise ValueError(f"the token of {vehicle_id!r} is shorter than 16 characters")
+        return tokens
 
 
 class SimConfig(_Section):
@@ -173,6 +240,7 @@ class SkyeyeConfig(BaseSettings):
     sim: SimConfig = Field(default_factory=SimConfig, title="Simulator")
     fleet: FleetConfig = Field(default_factory=FleetConfig, title="Fleet links")
     area: AreaConfig = Field(default_factory=AreaConfig, title="Operating area")
+    vision: VisionPartConfig = Field(default_factory=VisionPartConfig, title="Video and detection")
 
     @classmethod
     def settings_customise_sources(
@@ -212,6 +280,17 @@ def load_config(path: Path | None = None) -> SkyeyeConfig:
     return _validate(data, lines, str(path))
 
 
+def require_serve_secrets(config: SkyeyeConfig) -> None:
+    """Refuse what ``skyeye serve`` cannot run without (the demo makes its own)."""
+    if config.console.token_secret is None:
+        raise ConfigError(
+            "skyeye serve needs console.token_secret, the key that signs log-in tokens, so "
+            "that they outlive a restart and every console worker accepts them: set "
+            f"SKYEYE_CONSOLE__TOKEN_SECRET to at least {_TOKEN_SECRET_MIN_CHARS} random "
+            f"characters, e.g. from `{_MAKE_A_SECRET}`"
+        )
+
+
 def _validate(
     data: dict[str, Any], lines: dict[tuple[str | int, ...], int], source: str
 ) -> SkyeyeConfig:
@@ -224,7 +303,12 @@ def _validate(
             key = ".".join(str(part) for part in loc) or "<root>"
             line = _line_of(loc, lines)
             where = f" (line {line})" if line else ""
-            message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+            if error["type"] == "extra_forbidden":
+                message = "unknown key"
+            elif error["type"] == "value_error":  # our own sentence, not "Value error, …"
+                message = str(error["ctx"]["error"])
+            else:
+                message = error["msg"]
             problems.append(f"{key}{where}: {message}")
         raise ConfigError(f"{source}: " + "; ".join(problems)) from None
 

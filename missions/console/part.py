@@ -15,8 +15,9 @@ zones part the app opens ``database.url`` itself), ``controller`` (the mission c
 planners of ``missions.controller.plans.planner_for``), ``vision`` (whose ``router``
 carries WHIP/WHEP) with ``whep_view_token``, and ``tiles_router`` with ``tile_url`` (the
 simulator's basemap, e.g. ``/tiles/{z}/{x}/{y}.png``). In the demo it creates one user per
-role with a fresh password and announces them; tokens are signed with a key made for this
-run.
+role with a fresh password and announces them. Tokens are signed with
+``console.token_secret`` (``skyeye serve`` refuses to start without it) and last
+``console.token_ttl_s``; the demo makes a key for its run when none is set.
 """
 
 from __future__ import annotations
@@ -102,7 +103,8 @@ async def console_part(context: AppContext) -> AsyncIterator[ConsoleServer]:
     whep_token = services.get("whep_view_token")
     settings = ConsoleSettings(
         database_url=config.database.url,
-        token_secret=SecretStr(secrets.token_urlsafe(32)),
+        token_secret=config.console.token_secret or SecretStr(secrets.token_urlsafe(32)),
+        token_ttl_s=config.console.token_ttl_s,
         tile_url=config.console.tile_url or services.get("tile_url"),
         whep_token=None if whep_token is None else SecretStr(str(whep_token)),
     )
