@@ -84,6 +84,8 @@ S = MissionState
 T = TypeVar("T")
 _FLYING = frozenset({S.EN_ROUTE, S.ON_STATION})
 _LAUNCH_STATES = frozenset({S.UPLOADING, S.LAUNCHING})
+# Modes that bring a vehicle home or down: ArduCopter's, and a VTOL's (ArduPlane QuadPlane)
+_RETURN_MODES = frozenset({"RTL", "LAND", "QRTL", "QLAND"})
 
 
 def _noted(summary: str, note: str) -> str:
@@ -745,17 +747,20 @@ class Controller:
         if state.mode == "AUTO" and rtl_item:  # ArduCopter flies the plan's RTL item in AUTO
             await self._move(mid, S.RETURNING, "plan finished, returning")
             return
+        if state.mode in _RETURN_MODES and rtl_item:  # ArduPlane switches to RTL at that item
+            await self._move(mid, S.RETURNING, "plan finished, returning")
+            return
         if state.mode != "AUTO":
             last_text = state.status_texts[-1].text if state.status_texts else "no message"
             plan_rtl = any(
                 i.kind is PlanItemKind.RTL for i in plan.items[(mission.current_item or 0) :]
             )
-            if state.mode in ("RTL", "LAND") and plan_rtl and plan.orbit_index is None:
+            if state.mode in _RETURN_MODES and plan_rtl and plan.orbit_index is None:
                 await self._move(mid, S.RETURNING, "plan finished, returning")
                 return
             relief = await self._hand_off(mid, f"vehicle switched to {state.mode}")
             handed = f"work handed to mission {relief}" if relief else "nobody could take over"
-            if state.mode in ("RTL", "LAND"):
+            if state.mode in _RETURN_MODES:
                 cause = f"vehicle failsafe: {state.mode} ({last_text}); {handed}"
                 await self._move(mid, S.RETURNING, cause)
             else:
