@@ -2,8 +2,8 @@
 
 A scenario is YAML validated by :class:`Scenario` (unknown keys refused, errors name the key
 path). The vehicle simulator reads ``seed``, ``bases``, ``vehicles``, ``profiles``,
-``no_fly_zones``, ``params``, ``wind``, ``gps`` and ``events``; the world and the cameras read
-``world``, ``targets``, ``weather`` and ``cameras``.
+``no_fly_zones``, ``params``, ``wind``, ``gps``, ``navigation`` and ``events``; the world and
+the cameras read ``world``, ``targets``, ``weather`` and ``cameras``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ __all__ = [
     "MAX_VEHICLES",
     "Base",
     "GpsConfig",
+    "NavigationConfig",
     "NoFlyZone",
     "Scenario",
     "VehicleProfile",
@@ -162,6 +163,79 @@ class GpsConfig(_Model):
     hdop: float = Field(default=0.7, gt=0.0, le=99.0, title="HDOP")
 
 
+class NavigationConfig(_Model):
+    """Errors of the navigation estimate a vehicle reports (its EKF), over its true state.
+
+    What a vehicle reports (GLOBAL_POSITION_INT, GPS_RAW_INT, ATTITUDE, VFR_HUD, the gimbal's
+    attitude status, its camera's frame metadata) is the truth plus these errors; its flight,
+    the rendered view and the ground truth keep the true state. Each error is a first-order
+    Gauss–Markov process, independent per axis and per vehicle, with the stationary σ and
+    correlation time given here; σ 0 turns that error off (:meth:`exact` turns them all off).
+    The GNSS wander comes on top of ``gps.noise_m``, the receiver's short-term noise.
+
+    Defaults, for a police multirotor with a standard-precision GNSS receiver:
+
+    - GNSS horizontal 1.2 m per axis (1.4 m CEP, slowly wandering with atmospheric and
+      multipath errors): u-blox NEO-M9N integration manual (UBX-19014286) gives 1.5 m CEP;
+      ArduPilot's EKF3 expects 0.5 m GNSS position noise (``EK3_POSNE_M_NSE``) before drift;
+    - altitude 1.5 m (barometric drift with temperature and weather over minutes): ArduPilot's
+      EKF3 takes 2 m barometer noise (``EK3_ALT_M_NSE``);
+    - roll and pitch 0.5°, yaw 2° (compass interference, declination), gimbal 0.5° per axis
+      (encoder and mount alignment): the usual figures of EKF attitude estimates on small
+      multirotors (roll/pitch 0.5–1°, heading 1–3°) and of stabilised gimbals' reported angles.
+    """
+
+    gnss_horizontal_m: float = Field(
+        default=1.2,
+        ge=0.0,
+        le=100.0,
+        title="GNSS horizontal error (1 sigma per axis)",
+        description="East and north each; 0 turns it off.",
+    )
+    gnss_tau_s: float = Field(
+        default=120.0, gt=0.0, le=86_400.0, title="GNSS error correlation time"
+    )
+    altitude_m: float = Field(
+        default=1.5,
+        ge=0.0,
+        le=100.0,
+        title="Altitude error (1 sigma)",
+        description="Barometric drift of the reported altitude; 0 turns it off.",
+    )
+    altitude_tau_s: float = Field(
+        default=300.0, gt=0.0, le=86_400.0, title="Altitude error correlation time"
+    )
+    roll_pitch_deg: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=30.0,
+        title="Roll and pitch error (1 sigma)",
+        description="Each axis; the gimbal, stabilised on this estimate, points off by it too.",
+    )
+    roll_pitch_tau_s: float = Field(
+        default=60.0, gt=0.0, le=86_400.0, title="Roll and pitch error correlation time"
+    )
+    yaw_deg: float = Field(default=2.0, ge=0.0, le=90.0, title="Yaw (heading) error (1 sigma)")
+    yaw_tau_s: float = Field(default=300.0, gt=0.0, le=86_400.0, title="Yaw error correlation time")
+    gimbal_deg: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=30.0,
+        title="Gimbal angle error (1 sigma)",
+        description="Pitch and yaw each, as the gimbal reports them (encoders, mount).",
+    )
+    gimbal_tau_s: float = Field(
+        default=600.0, gt=0.0, le=86_400.0, title="Gimbal error correlation time"
+    )
+
+    @classmethod
+    def exact(cls) -> NavigationConfig:
+        """No navigation error: the vehicle reports its true state (``gps.noise_m`` aside)."""
+        return cls(
+            gnss_horizontal_m=0.0, altitude_m=0.0, roll_pitch_deg=0.0, yaw_deg=0.0, gimbal_deg=0.0
+        )
+
+
 class Scenario(_Model):
     """A whole scenario file."""
 
@@ -186,6 +260,11 @@ class Scenario(_Model):
     )
     wind: WindConfig = Field(default_factory=WindConfig, title="Wind")
     gps: GpsConfig = Field(default_factory=GpsConfig, title="GPS")
+    navigation: NavigationConfig = Field(
+        default_factory=NavigationConfig,
+        title="Navigation errors",
+        description="Errors of what the vehicles report over their true state.",
+    )
     events: list[dict[str, Any]] = Field(
         default_factory=list, title="Scripted events", description="Free-form, read by the world."
     )

@@ -160,6 +160,7 @@ class Simulator:
                 params={**sc.params, **spec.params},
                 wind=sc.wind,
                 gps=sc.gps,
+                navigation=sc.navigation,
                 no_fly_zones=sc.no_fly_zones,
                 seed=sc.seed,
                 terrain_amsl_m=self._terrain,

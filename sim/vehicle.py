@@ -7,6 +7,7 @@ message, :meth:`SimVehicle.step` advances simulated time, and both queue encoded
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import random
@@ -20,9 +21,10 @@ from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from sim.geo import LocalFrame, point_in_polygon
 from sim.mission import MissionItem, MissionTransfer
+from sim.navigation import NavError, NavErrorModel
 from sim.params import ParamTable
 from sim.physics import Airframe, Guidance, GuidanceKind
-from sim.scenario import GpsConfig, NoFlyZone, VehicleProfile, WindConfig
+from sim.scenario import GpsConfig, NavigationConfig, NoFlyZone, VehicleProfile, WindConfig
 from sim.telemetry import STREAM_GROUPS, StreamSchedule
 
 __all__ = ["CopterMode", "LandedState", "SimVehicle", "VehiclePose"]
@@ -162,6 +164,7 @@ class SimVehicle:
         params: dict[str, float] | None = None,
         wind: WindConfig | None = None,
         gps: GpsConfig | None = None,
+        navigation: NavigationConfig | None = None,
         no_fly_zones: list[NoFlyZone] | None = None,
         seed: int = 0,
         terrain_amsl_m: Callable[[float, float], float] | None = None,
@@ -181,6 +184,10 @@ class SimVehicle:
         self._start_unix_s = start_unix_s
         rng = random.Random((seed << 32) ^ zlib.crc32(vehicle_id.encode()))
         self._rng = rng
+        self.nav = NavErrorModel(
+            navigation or NavigationConfig(),
+            seed=(seed << 32) ^ zlib.crc32(f"{vehicle_id}/navigation".encode()),
+        )
         self.params = ParamTable({"SYSID_THISMAV": system_id, **(params or {})})
         capacity = self.params["BATT_CAPACITY"]
         if "BATT_CAPACITY" not in (params or {}):
@@ -309,6 +316,7 @@ class SimVehicle:
         return self.air.up_m <= self.air.ground_up_m + 0.05
 
     def pose(self) -> VehiclePose:
+        """The true pose: what the vehicle does and its camera sees (the renderer, ground truth)."""
         lat, lon, alt = self.position
         roll, pitch, _yaw = self.air.attitude_rad()
         return VehiclePose(
@@ -329,6 +337,51 @@ class SimVehicle:
             mode=self.mode.name,
             battery_pct=self.air.battery_remaining * 100.0,
         )
+
+    def reported_pose(self) -> VehiclePose:
+        """The pose as the vehicle reports it: its navigation estimate (the truth plus
+        :attr:`nav`'s errors and the GPS receiver's noise), as in its telemetry. A gimbal pitch
+        the error takes past -90° is given as the same direction with pitch above -90°."""
+        true, e = self.pose(), self.nav.error()
+        lat, lon = self._gps_position()
+        roll, pitch, yaw = self._reported_attitude_deg(e)
+        gimbal_pitch, gimbal_yaw = self._reported_gimbal_deg(e)
+        if gimbal_pitch < -90.0:
+            gimbal_pitch, gimbal_yaw = -180.0 - gimbal_pitch, gimbal_yaw + 180.0
+        return dataclasses.replace(
+            true,
+            lat_deg=lat,
+            lon_deg=lon,
+            alt_amsl_m=true.alt_amsl_m + e.up_m,
+            alt_rel_m=true.alt_rel_m + e.up_m,
+            roll_deg=roll,
+            pitch_deg=pitch,
+            yaw_deg=yaw,
+            gimbal_pitch_deg=gimbal_pitch,
+            gimbal_yaw_deg=(gimbal_yaw + 180.0) % 360.0 - 180.0,
+        )
+
+    def _reported_attitude_deg(self, e: NavError) -> tuple[float, float, float]:
+        """(roll, pitch, yaw) degrees as the AHRS estimates them; yaw within 0..360."""
+        roll, pitch, _yaw = self.air.attitude_rad()
+        return (
+            math.degrees(roll) + e.roll_deg,
+            math.degrees(pitch) + e.pitch_deg,
+            (self.air.yaw_deg + e.yaw_deg) % 360.0,
+        )
+
+    def _reported_gimbal_deg(self, e: NavError) -> tuple[float, float]:
+        """(pitch against the horizon, yaw in the vehicle frame) as the gimbal reports them.
+
+        The gimbal holds its pitch against the horizon the AHRS estimates, so the camera truly
+        points off by the AHRS tilt error along its view (pitch error ahead, roll error to the
+        side) on top of the gimbal's own angle errors; reported minus true is that sum. The
+        tilt error across the view (a roll of the image) is left out: the camera model has no
+        camera roll."""
+        gimbal_yaw = math.radians(self.gimbal_yaw_deg)
+        tilt = e.pitch_deg * math.cos(gimbal_yaw) - e.roll_deg * math.sin(gimbal_yaw)
+        pitch = max(-90.0, min(30.0, self.gimbal_pitch_deg))
+        return pitch + tilt + e.gimbal_pitch_deg, self.gimbal_yaw_deg + e.gimbal_yaw_deg
 
     def _alt_to_up(self, z: float, frame: int, lat: float, lon: float) -> float:
         if frame in (M.MAV_FRAME_GLOBAL, M.MAV_FRAME_GLOBAL_INT):
@@ -581,6 +634,7 @@ class SimVehicle:
             g = Guidance(kind=GuidanceKind.FALL)
         self._point_roi(g)
         self.air.step(dt, g, armed=self.armed)
+        self.nav.step(dt)
         self._gimbal_step(dt)
         if self.armed:
             self._landing_check(dt)
@@ -1463,22 +1517,33 @@ class SimVehicle:
         )
 
     def _gps_position(self) -> tuple[float, float]:
+        """The estimated position: the receiver's noise plus the navigation GNSS wander."""
         err_e, err_n = self.air.gps_error_m()
-        return self.frame.to_geo(self.air.east_m + err_e, self.air.north_m + err_n)
+        e = self.nav.error()
+        return self.frame.to_geo(
+            self.air.east_m + err_e + e.east_m, self.air.north_m + err_n + e.north_m
+        )
+
+    def _gps_sigma_m(self) -> tuple[float, float]:
+        """1-σ horizontal (per axis) and vertical error of the reported position, configured."""
+        return math.hypot(self.air.gps.noise_m, self.nav.config.gnss_horizontal_m), (
+            self.nav.config.altitude_m
+        )
 
     def _global_position_int(self) -> Any:
         a = self.air
+        e = self.nav.error()
         lat, lon = self._gps_position()
         return M.MAVLink_global_position_int_message(
             self._boot_ms(),
             int(lat * 1e7),
             int(lon * 1e7),
-            int((self.home_alt_amsl_m + a.up_m) * 1000),
-            int(a.up_m * 1000),
+            int((self.home_alt_amsl_m + a.up_m + e.up_m) * 1000),
+            int((a.up_m + e.up_m) * 1000),
             int(a.vel_n * 100),
             int(a.vel_e * 100),
             int(-a.vel_u * 100),
-            int(a.yaw_deg * 100),
+            int(self._reported_attitude_deg(e)[2] * 100),
         )
 
     def _gps_raw_int(self) -> Any:
@@ -1494,7 +1559,8 @@ class SimVehicle:
         lon += self._rng.gauss(0.0, noise) / self.frame.m_per_deg_lon
         speed = math.hypot(a.vel_e, a.vel_n)
         cog = math.degrees(math.atan2(a.vel_e, a.vel_n)) % 360.0 if speed > 0.2 else 0.0
-        alt_mm = int((self.home_alt_amsl_m + a.up_m) * 1000)
+        alt_mm = int((self.home_alt_amsl_m + a.up_m + self.nav.error().up_m) * 1000)
+        h_sigma_m, v_sigma_m = self._gps_sigma_m()
         return M.MAVLink_gps_raw_int_message(
             int(self.t_s * 1e6),
             M.GPS_FIX_TYPE_3D_FIX,
@@ -1507,15 +1573,15 @@ class SimVehicle:
             int(cog * 100),
             g.satellites,
             alt_mm + 47_000,
-            int(g.noise_m * 1000),
-            int(g.noise_m * 1500),
+            int(h_sigma_m * 1000),
+            int(v_sigma_m * 1000),
             100,
             0,
             0,
         )
 
     def _attitude(self) -> Any:
-        roll, pitch, yaw = self.air.attitude_rad()
+        roll, pitch, yaw = (math.radians(x) for x in self._reported_attitude_deg(self.nav.error()))
         if yaw > math.pi:
             yaw -= 2.0 * math.pi
         return M.MAVLink_attitude_message(
@@ -1524,13 +1590,14 @@ class SimVehicle:
 
     def _vfr_hud(self) -> Any:
         a = self.air
+        e = self.nav.error()
         throttle = int(min(100.0, a.power_w / max(1.0, a._cruise_power_w) * 45.0))
         return M.MAVLink_vfr_hud_message(
             a.airspeed_m_s,
             math.hypot(a.vel_e, a.vel_n),
-            int(a.yaw_deg) % 360,
+            int(self._reported_attitude_deg(e)[2]) % 360,
             throttle,
-            self.home_alt_amsl_m + a.up_m,
+            self.home_alt_amsl_m + a.up_m + e.up_m,
             a.vel_u,
         )
 
@@ -1585,7 +1652,7 @@ class SimVehicle:
         return M.MAVLink_mission_current_message(self.mission_seq, total, state, in_auto)
 
     def _gimbal_status(self) -> Any:
-        p, y = math.radians(self.gimbal_pitch_deg), math.radians(self.gimbal_yaw_deg)
+        p, y = (math.radians(x) for x in self._reported_gimbal_deg(self.nav.error()))
         cp, sp, cy, sy = math.cos(p / 2), math.sin(p / 2), math.cos(y / 2), math.sin(y / 2)
         q = [cp * cy, -sp * sy, sp * cy, cp * sy]
         flags = (

@@ -1,4 +1,4 @@
-"""Camera poses follow a vehicle's reported pose and gimbal."""
+"""Camera poses follow a vehicle's true pose and gimbal; the frames carry its reported pose."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pytest
 
 from sim.camera import CameraConfig, Renderer
-from sim.camera.glue import camera_pose, pose_source, world_config_for
+from sim.camera.errors import CameraError
+from sim.camera.glue import PoseFeed, camera_pose, world_config_for
 from sim.world import World, WorldConfig
 
 
@@ -25,9 +26,13 @@ class Reported:
 
 class Vehicle:
     def __init__(self) -> None:
-        self.reported = Reported()
+        self.true = Reported()
+        self.reported = Reported(lat_deg=52.00001, yaw_deg=82.0, gimbal_pitch_deg=-89.0)
 
     def pose(self) -> Reported:
+        return self.true
+
+    def reported_pose(self) -> Reported:
         return self.reported
 
 
@@ -40,14 +45,23 @@ class BaseSpec:
 
 def test_camera_pose_follows_the_vehicle() -> None:
     vehicle = Vehicle()
-    source = pose_source(vehicle)
+    source = PoseFeed(vehicle)
     pose = source()
     assert pose.gimbal_pitch_deg == -90.0
     assert pose.camera_yaw_deg == 90.0
     assert (pose.lat_deg, pose.alt_amsl_m, pose.roll_deg) == (52.0, 130.0, 3.0)
-    vehicle.reported = Reported(lat_deg=52.01, gimbal_pitch_deg=-45.0)
+    reported = source.reported(pose)
+    assert (reported.lat_deg, reported.camera_yaw_deg, reported.gimbal_pitch_deg) == (
+        52.00001,
+        92.0,
+        -89.0,
+    )
+    vehicle.true = Reported(lat_deg=52.01, gimbal_pitch_deg=-45.0)
     assert source().lat_deg == 52.01
-    assert camera_pose(vehicle.reported).gimbal_pitch_deg == -45.0
+    assert source.reported(pose).lat_deg == 52.00001  # still the one taken with ``pose``
+    assert camera_pose(vehicle.true).gimbal_pitch_deg == -45.0
+    with pytest.raises(CameraError, match="was not handed out"):
+        source.reported(camera_pose(Reported(lat_deg=10.0)))
 
 
 def test_world_defaults_to_the_first_base() -> None:

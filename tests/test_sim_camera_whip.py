@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -242,10 +242,16 @@ class Fleet:
 
     @dataclass(frozen=True)
     class Vehicle:
-        reported: CameraPose
+        """Reports its position 0.0001° north of where it is, its heading 2° off."""
+
+        true: CameraPose
 
         def pose(self) -> CameraPose:
-            return self.reported
+            return self.true
+
+        def reported_pose(self) -> CameraPose:
+            t = self.true
+            return replace(t, lat_deg=t.lat_deg + 1e-4, yaw_deg=t.yaw_deg + 2.0)
 
 
 async def test_camera_streams_publish_every_vehicle(endpoint: WhipEndpoint, tmp_path: Path) -> None:
@@ -265,6 +271,20 @@ async def test_camera_streams_publish_every_vehicle(endpoint: WhipEndpoint, tmp_
         await endpoint.frames_from(0, 3)
         await endpoint.frames_from(1, 3)
         assert set(streams.publishers) == {"drone-1", "drone-2"}
+        async with asyncio.timeout(10):
+            while not all(session.metadata for session in endpoint.sessions):
+                endpoint.arrived.clear()  # set by each frame; metadata follows its frames
+                await endpoint.arrived.wait()
+    # the view is rendered from the true pose; the metadata carries the reported one
+    reported = {
+        (round(p.lat_deg + 1e-4, 9), round(p.yaw_deg + 2.0, 9)) for p in Fleet().poses.values()
+    }
+    seen = {
+        (round(meta["lat_deg"], 9), round(meta["yaw_deg"], 9))
+        for session in endpoint.sessions
+        for meta in session.metadata.values()
+    }
+    assert seen == reported
     assert sorted(endpoint.posted) == ["/whip/drone-1", "/whip/drone-2"]
     clips = await asyncio.to_thread(lambda: sorted(p.name for p in tmp_path.glob("*.mp4")))
     assert clips == ["drone-1.mp4", "drone-2.mp4"]

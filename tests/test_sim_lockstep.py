@@ -26,6 +26,15 @@ def _scenario(params: dict[str, float] | None = None, **extra: Any) -> Scenario:
             "bases": [{"id": "b", "lat_deg": BASE[0], "lon_deg": BASE[1], "alt_amsl_m": 5.0}],
             "vehicles": [{"id": "d1", "base": "b"}],
             "params": {"WPNAV_SPEED": 1500, **(params or {})},
+            # these tests hold the autopilot to the metre (reached altitudes, fences, landing
+            # spots) through its telemetry: it reports its true state, no navigation error
+            "navigation": {
+                "gnss_horizontal_m": 0,
+                "altitude_m": 0,
+                "roll_pitch_deg": 0,
+                "yaw_deg": 0,
+                "gimbal_deg": 0,
+            },
             **extra,
         }
     )

@@ -1,18 +1,20 @@
 """From simulated vehicles and scenarios to cameras: poses, world settings, a renderer.
 
-The vehicle part reports where each airframe and its gimbal point (``Vehicle.pose()``);
-this turns that into a :class:`CameraPose`, without importing the vehicle module.
+A vehicle gives where its airframe and gimbal truly point (``Vehicle.pose()``) and where it
+reports they point, its navigation estimate (``Vehicle.reported_pose()``); this turns them into
+:class:`CameraPose` values, without importing the vehicle module. The camera renders the true
+view; its frame metadata carries the reported pose, as a real drone's does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Protocol
 
+from sim.camera.errors import CameraError
 from sim.camera.model import CameraPose
 from sim.world.config import WorldConfig
 
-__all__ = ["VehiclePoseLike", "camera_pose", "pose_source", "world_config_for"]
+__all__ = ["PoseFeed", "VehiclePoseLike", "camera_pose", "world_config_for"]
 
 
 class VehiclePoseLike(Protocol):
@@ -36,8 +38,11 @@ class VehiclePoseLike(Protocol):
     def gimbal_yaw_deg(self) -> float: ...
 
 
-class _HasPose(Protocol):
+class VehicleLike(Protocol):
+    """A vehicle's true pose and the pose it reports."""
+
     def pose(self) -> VehiclePoseLike: ...
+    def reported_pose(self) -> VehiclePoseLike: ...
 
 
 class _BaseLike(Protocol):
@@ -63,9 +68,33 @@ def camera_pose(vehicle: VehiclePoseLike) -> CameraPose:
     )
 
 
-def pose_source(vehicle: _HasPose) -> Callable[[], CameraPose]:
-    """A pose source for :class:`~sim.camera.whip.WhipPublisher` that follows ``vehicle``."""
-    return lambda: camera_pose(vehicle.pose())
+class PoseFeed:
+    """Follows ``vehicle`` for its camera: calling it gives the true camera pose (what the
+    renderer draws, a pose source for :class:`~sim.camera.whip.WhipPublisher`), and
+    :meth:`reported` the pose the vehicle reported at that same instant (the frame's metadata).
+    """
+
+    __slots__ = ("_reported", "_vehicle")
+
+    _KEPT = 8  # poses handed out and not yet rendered: one per track, a few at a reconnection
+
+    def __init__(self, vehicle: VehicleLike) -> None:
+        self._vehicle = vehicle
+        self._reported: dict[CameraPose, CameraPose] = {}
+
+    def __call__(self) -> CameraPose:
+        true = camera_pose(self._vehicle.pose())
+        self._reported[true] = camera_pose(self._vehicle.reported_pose())
+        while len(self._reported) > self._KEPT:
+            del self._reported[next(iter(self._reported))]
+        return true
+
+    def reported(self, true: CameraPose) -> CameraPose:
+        """The reported pose taken with ``true``, one of the last poses this feed handed out."""
+        try:
+            return self._reported[true]
+        except KeyError:
+            raise CameraError(f"camera pose {true} was not handed out by this feed") from None
 
 
 def world_config_for(world: WorldConfig | None, first_base: _BaseLike) -> WorldConfig:

@@ -9,23 +9,26 @@
         ...
 
 Rendering runs on ``render_threads`` worker threads (OpenCV and NumPy release the GIL), so
-several drones share two cores without touching the event loop.
+several drones share two cores without touching the event loop. Each camera renders what it
+truly sees; each frame's metadata carries the pose its drone reported at that instant (its
+navigation estimate, with the scenario's ``navigation`` errors), as a real drone's would.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
 from sim.camera.errors import CameraConfigError
-from sim.camera.glue import VehiclePoseLike, pose_source
-from sim.camera.model import CameraConfig
+from sim.camera.glue import PoseFeed, VehicleLike
+from sim.camera.model import CameraConfig, CameraPose
 from sim.camera.record import Mp4Writer
-from sim.camera.render import Renderer
+from sim.camera.render import RenderedFrame, Renderer
 from sim.camera.whip import WhipPublisher
 from sim.world.targets import TargetField
 from sim.world.world import World
@@ -34,12 +37,32 @@ from skyeye.clock import Clock
 __all__ = ["CameraStreams"]
 
 
-class _HasPose(Protocol):
-    def pose(self) -> VehiclePoseLike: ...
-
-
 class _Fleet(Protocol):
-    def vehicle(self, vehicle_id: str) -> _HasPose: ...
+    def vehicle(self, vehicle_id: str) -> VehicleLike: ...
+
+
+class _ReportingRenderer(Renderer):
+    """Renders the true view; the frame carries the pose ``reported`` gives for it."""
+
+    def __init__(
+        self,
+        world: World,
+        targets: TargetField | None,
+        config: CameraConfig,
+        *,
+        seed: int,
+        reported: Callable[[CameraPose], CameraPose],
+    ) -> None:
+        super().__init__(world, targets, config, seed=seed)
+        self._reported = reported
+
+    def render(self, pose: CameraPose, t_s: float) -> RenderedFrame:
+        frame = super().render(pose, t_s)
+        return dataclasses.replace(frame, pose=self._reported(pose))
+
+    def blank(self, pose: CameraPose, t_s: float) -> RenderedFrame:
+        frame = super().blank(pose, t_s)
+        return dataclasses.replace(frame, pose=self._reported(pose))
 
 
 class CameraStreams:
@@ -95,7 +118,10 @@ class CameraStreams:
         try:
             for n, vehicle_id in enumerate(self._ids):
                 config = self._config(vehicle_id)
-                renderer = Renderer(self._world, self._targets, config, seed=n)
+                feed = PoseFeed(self._vehicles.vehicle(vehicle_id))
+                renderer = _ReportingRenderer(
+                    self._world, self._targets, config, seed=n, reported=feed.reported
+                )
                 record = None
                 if self._record_dir is not None:
                     mp4 = stack.enter_context(
@@ -104,7 +130,7 @@ class CameraStreams:
                     record = mp4.write
                 publisher = WhipPublisher(
                     renderer,
-                    pose_source(self._vehicles.vehicle(vehicle_id)),
+                    feed,
                     url=self._url_template.format(vehicle_id=vehicle_id),
                     token=self._token,
                     clock=self._clock,
