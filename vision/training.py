@@ -364,28 +364,44 @@ def install_weights(best: Path, target: Path) -> Path:
 #: ``sim.scenario.GpsConfig.noise_m``'s default, for scenarios without a ``gps`` section
 #: (a test holds the two together: vision does not import sim).
 SIM_GPS_NOISE_DEFAULT_M = 0.3
+#: ``sim.scenario.NavigationConfig``'s default σ, for scenarios without a ``navigation``
+#: section (held to the simulator by the same test).
+SIM_NAVIGATION_DEFAULTS: dict[str, float] = {
+    "gnss_horizontal_m": 1.2,
+    "altitude_m": 1.5,
+    "roll_pitch_deg": 0.5,
+    "yaw_deg": 2.0,
+    "gimbal_deg": 0.5,
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PoseNoise:
-    """The pose errors of the telemetry a frame is located with, as the simulator makes them.
+    """The 1-σ errors of the pose a frame is located with, as the simulated drone reports it.
 
-    The mapping from a scenario (``sim/physics.py``, ``sim/vehicle.py``):
+    The simulator's camera renders the true view and its frame metadata (like GLOBAL_POSITION_INT,
+    ATTITUDE and the gimbal's status) carries the drone's navigation estimate: the truth plus
+    the scenario's errors (``sim/navigation.py``, ``SimVehicle.reported_pose``). In the camera
+    pose vision locates with (heading = vehicle yaw + gimbal yaw, pitch = gimbal pitch against
+    the horizon, no roll), per axis:
 
-    - horizontal: the GPS error in GLOBAL_POSITION_INT, the position the fleet reports, is a
-      first-order Gauss–Markov walk per axis (east, north; 30 s time constant) whose
-      stationary σ is the scenario's ``gps.noise_m``; frames taken at unrelated times see
-      independent draws of it;
-    - vertical: none (the simulator reports the true altitude);
-    - attitude: none (ATTITUDE and the gimbal's attitude status are exact).
+    - ``horizontal_m`` (east, north each): ``hypot(gps.noise_m, navigation.gnss_horizontal_m)``,
+      the receiver's short-term noise and the GNSS wander, independent;
+    - ``vertical_m``: ``navigation.altitude_m``, the barometric drift;
+    - ``heading_deg``: ``hypot(navigation.yaw_deg, navigation.gimbal_deg)``, the AHRS heading
+      and the gimbal's yaw;
+    - ``pitch_deg``: ``hypot(navigation.roll_pitch_deg, navigation.gimbal_deg)``: the gimbal
+      is stabilised on the AHRS horizon, so the AHRS tilt along the view (pitch ahead, roll to
+      the side: σ ``roll_pitch_deg`` either way) adds to the gimbal's own pitch error.
 
-    The simulated camera's own frame metadata carries the true pose: those frames are
-    located with the exact pose.
+    Each error wanders with a time constant of minutes: frames taken at unrelated times see
+    independent draws of it.
     """
 
     horizontal_m: float
     vertical_m: float = 0.0
-    attitude_deg: float = 0.0
+    heading_deg: float = 0.0
+    pitch_deg: float = 0.0
 
     @classmethod
     def of_scenario(cls, path: Path) -> PoseNoise:
@@ -395,13 +411,28 @@ class PoseNoise:
             raise TrainingError(f"cannot read scenario {path}: {exc}") from None
         if not isinstance(data, dict):
             raise TrainingError(f"scenario {path} is not a YAML mapping")
-        gps = data.get("gps") or {}
-        if not isinstance(gps, dict):
-            raise TrainingError(f"scenario {path}: gps must be a mapping, got {gps!r}")
-        noise = gps.get("noise_m", SIM_GPS_NOISE_DEFAULT_M)
-        if isinstance(noise, bool) or not isinstance(noise, int | float) or noise < 0:
-            raise TrainingError(f"scenario {path}: gps.noise_m must be a number ≥ 0, got {noise!r}")
-        return cls(horizontal_m=float(noise))
+        noise = _sigma(path, data, "gps", "noise_m", SIM_GPS_NOISE_DEFAULT_M)
+        nav = {
+            key: _sigma(path, data, "navigation", key, default)
+            for key, default in SIM_NAVIGATION_DEFAULTS.items()
+        }
+        return cls(
+            horizontal_m=math.hypot(noise, nav["gnss_horizontal_m"]),
+            vertical_m=nav["altitude_m"],
+            heading_deg=math.hypot(nav["yaw_deg"], nav["gimbal_deg"]),
+            pitch_deg=math.hypot(nav["roll_pitch_deg"], nav["gimbal_deg"]),
+        )
+
+
+def _sigma(path: Path, data: dict[str, Any], section: str, key: str, default: float) -> float:
+    """``data[section][key]``, a σ ≥ 0, or ``default`` where the scenario leaves it out."""
+    values = data.get(section) or {}
+    if not isinstance(values, dict):
+        raise TrainingError(f"scenario {path}: {section} must be a mapping, got {values!r}")
+    value = values.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise TrainingError(f"scenario {path}: {section}.{key} must be a number ≥ 0, got {value!r}")
+    return float(value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -413,7 +444,8 @@ class GroundErrorReport:
     agl_median_m: float
     noise_horizontal_m: float
     noise_vertical_m: float
-    noise_attitude_deg: float
+    noise_heading_deg: float
+    noise_pitch_deg: float
     median_error_exact_m: float
     p90_error_exact_m: float
     median_error_noisy_m: float
@@ -427,7 +459,8 @@ class GroundErrorReport:
             "agl_median_m": self.agl_median_m,
             "noise_horizontal_m": self.noise_horizontal_m,
             "noise_vertical_m": self.noise_vertical_m,
-            "noise_attitude_deg": self.noise_attitude_deg,
+            "noise_heading_deg": self.noise_heading_deg,
+            "noise_pitch_deg": self.noise_pitch_deg,
             "median_error_exact_m": self.median_error_exact_m,
             "p90_error_exact_m": self.p90_error_exact_m,
             "median_error_noisy_m": self.median_error_noisy_m,
@@ -492,7 +525,7 @@ def _truth_camera(record: dict[str, Any]) -> tuple[CameraPose, CameraIntrinsics]
 
 
 def _as_reported(pose: CameraPose, noise: PoseNoise, rng: np.random.Generator) -> CameraPose:
-    """``pose`` with one draw of the telemetry's errors."""
+    """``pose`` as the drone would report it: one draw of :class:`PoseNoise`'s errors."""
     from pyproj import Geod
 
     from vision.camera import CameraPose
@@ -504,14 +537,13 @@ def _as_reported(pose: CameraPose, noise: PoseNoise, rng: np.random.Generator) -
         math.degrees(math.atan2(east_m, north_m)),
         math.hypot(east_m, north_m),
     )
-    yaw_err, pitch_err, roll_err = rng.normal(0.0, noise.attitude_deg, 3)
     return CameraPose(
         lat_deg=lat,
         lon_deg=lon,
         alt_amsl_m=pose.alt_amsl_m + rng.normal(0.0, noise.vertical_m),
-        yaw_deg=pose.yaw_deg + yaw_err,
-        pitch_deg=pose.pitch_deg + pitch_err,
-        roll_deg=pose.roll_deg + roll_err,
+        yaw_deg=pose.yaw_deg + rng.normal(0.0, noise.heading_deg),
+        pitch_deg=pose.pitch_deg + rng.normal(0.0, noise.pitch_deg),
+        roll_deg=pose.roll_deg,
     )
 
 
@@ -526,9 +558,10 @@ def ground_error(
     seed: int = 0,
 ) -> GroundErrorReport:
     """Detect on a simulator data set's frames, project each detection that overlaps a true
-    target (IoU ≥ 0.3) with the exact pose and with the pose as the simulator's telemetry
-    would report it (:class:`PoseNoise` of ``scenario``, the one the data set was rendered
-    from), and measure the distance to the target's true position.
+    target (IoU ≥ 0.3) with the exact pose and with the pose as the simulated drone would
+    report it (:class:`PoseNoise` of ``scenario``, the one the data set was rendered from:
+    its ``gps`` and ``navigation`` errors), and measure the distance to the target's true
+    position.
 
     ``data_dir`` is what ``skyeye sim dataset`` writes: ``truth.jsonl`` (per frame: split,
     camera, pose, every target's box and true position) and ``images/<split>/<frame>.*``;
@@ -549,9 +582,8 @@ def ground_error(
     uncertainty = PoseUncertainty(
         horizontal_m=noise.horizontal_m,
         vertical_m=noise.vertical_m,
-        yaw_deg=noise.attitude_deg,
-        pitch_deg=noise.attitude_deg,
-        roll_deg=noise.attitude_deg,
+        yaw_deg=noise.heading_deg,
+        pitch_deg=noise.pitch_deg,
         pixel_px=2.0,
     )
     geod = Geod(ellps="WGS84")
@@ -596,7 +628,8 @@ def ground_error(
         agl_median_m=float(np.median(agls)),
         noise_horizontal_m=noise.horizontal_m,
         noise_vertical_m=noise.vertical_m,
-        noise_attitude_deg=noise.attitude_deg,
+        noise_heading_deg=noise.heading_deg,
+        noise_pitch_deg=noise.pitch_deg,
         median_error_exact_m=float(np.median(errors["exact"])),
         p90_error_exact_m=float(np.percentile(errors["exact"], 90)),
         median_error_noisy_m=float(np.median(errors["noisy"])),
