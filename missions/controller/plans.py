@@ -160,19 +160,20 @@ class ZoneSource(Protocol):
 
 class StoredAreas:
     """The operating areas of a :class:`ZoneSource`'s zones as they are now: one per base,
-    each with every no-fly zone and ceiling. Built again only when the zones changed."""
+    each with every no-fly zone and ceiling. Built again only when the zones changed (tens of
+    milliseconds: :meth:`FlightPlanner.plan` does it in its worker thread)."""
 
     def __init__(self, source: ZoneSource) -> None:
         self._source = source
-        self._seen: tuple[StoredZone, ...] | None = None
-        self._areas: tuple[OperatingArea, ...] = ()
+        # (zones, their areas), replaced as one: a caller in another thread sees a pair
+        self._built: tuple[tuple[StoredZone, ...], tuple[OperatingArea, ...]] | None = None
 
     def __call__(self) -> tuple[OperatingArea, ...]:
         zones = tuple(self._source.zones())
-        if zones != self._seen:
-            self._areas = _areas_of(z.zone for z in zones)
-            self._seen = zones
-        return self._areas
+        built = self._built
+        if built is None or built[0] != zones:
+            built = self._built = (zones, _areas_of(z.zone for z in zones))
+        return built[1]
 
 
 def _areas_of(zones: Iterable[BaseZone | NoFlyZone | CeilingZone]) -> tuple[OperatingArea, ...]:
@@ -331,9 +332,9 @@ class FlightPlanner:
         planner = _PLANNERS.get(name)
         if planner is None:
             raise ControlRefusedError(f"no planner {name!r}: pick one of {list(_PLANNERS)}")
-        area = self.area_of(vehicle_id)
         profile = self._profile_for(vehicle_id)
-        async with self._lock:
+        async with self._lock:  # the areas too: after a zone changed they are built again
+            area = await asyncio.to_thread(self.area_of, vehicle_id)
             return await asyncio.to_thread(
                 planner.plan, area, profile, points, alt_rel_m, vehicle_id
             )
