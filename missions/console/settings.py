@@ -10,8 +10,13 @@ __all__ = ["ConsoleSettings", "default_leaflet_dir"]
 
 
 def default_leaflet_dir() -> Path:
-    """Leaflet as ``npm ci`` installs it at the repository root."""
-    return Path(__file__).resolve().parents[2] / "node_modules" / "leaflet" / "dist"
+    """Leaflet in an installed wheel (``setup.py`` puts it there), else as ``npm ci`` installs
+    it at the repository root."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "static" / "vendor" / "leaflet"
+    if (packaged / "leaflet.js").is_file():
+        return packaged
+    return here.parents[1] / "node_modules" / "leaflet" / "dist"
 
 
 class ConsoleSettings(BaseModel):
