@@ -12,6 +12,8 @@ from typing import Any
 __all__ = [
     "CopterMode",
     "LinkFaults",
+    "PlaneMode",
+    "QuadPlaneVehicle",
     "Scenario",
     "ScenarioError",
     "SimError",
@@ -24,6 +26,8 @@ __all__ = [
 _EXPORTS = {
     "CopterMode": "sim.vehicle",
     "LinkFaults": "sim.link",
+    "PlaneMode": "sim.quadplane",
+    "QuadPlaneVehicle": "sim.quadplane",
     "Scenario": "sim.scenario",
     "ScenarioError": "sim.errors",
     "SimError": "sim.errors",

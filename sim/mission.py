@@ -126,9 +126,15 @@ def item_from_message(msg: Any) -> MissionItem:
     )
 
 
-def validate_item(item: MissionItem, mission_type: int) -> int:
-    """MAV_MISSION_ACCEPTED, or the MAV_MISSION_RESULT that refuses this item."""
-    if item.command not in SUPPORTED_COMMANDS[mission_type]:
+def validate_item(
+    item: MissionItem, mission_type: int, extra_commands: frozenset[int] = frozenset()
+) -> int:
+    """MAV_MISSION_ACCEPTED, or the MAV_MISSION_RESULT that refuses this item
+    (``extra_commands``: mission commands this vehicle flies beyond the common ones)."""
+    supported = SUPPORTED_COMMANDS[mission_type]
+    if mission_type == M.MAV_MISSION_TYPE_MISSION:
+        supported = supported | extra_commands
+    if item.command not in supported:
         return int(M.MAV_MISSION_UNSUPPORTED)
     frames = _MISSION_FRAMES if mission_type == M.MAV_MISSION_TYPE_MISSION else _GLOBAL_FRAMES
     if item.frame not in frames:
@@ -157,6 +163,7 @@ def _has_position(item: MissionItem) -> bool:
         M.MAV_CMD_NAV_LOITER_TURNS,
         M.MAV_CMD_NAV_LOITER_TIME,
         M.MAV_CMD_NAV_LAND,
+        M.MAV_CMD_NAV_VTOL_LAND,
         M.MAV_CMD_DO_SET_ROI_LOCATION,
         M.MAV_CMD_NAV_FENCE_POLYGON_VERTEX_INCLUSION,
         M.MAV_CMD_NAV_FENCE_POLYGON_VERTEX_EXCLUSION,
@@ -183,9 +190,16 @@ Send = Callable[[Any], None]
 class MissionTransfer:
     """Stored lists (mission, fence, rally) and the upload/download state machine."""
 
-    def __init__(self, *, send: Send, home_item: Callable[[], MissionItem]) -> None:
+    def __init__(
+        self,
+        *,
+        send: Send,
+        home_item: Callable[[], MissionItem],
+        extra_commands: frozenset[int] = frozenset(),
+    ) -> None:
         self._send = send
         self._home_item = home_item
+        self._extra_commands = extra_commands
         self.lists: dict[int, list[MissionItem]] = {t: [] for t in MISSION_LIMITS}
         self._upload: _Upload | None = None
         self.on_changed: Callable[[int], None] = lambda _mission_type: None
@@ -234,7 +248,7 @@ class MissionTransfer:
         if msg.seq != len(up.items):
             return  # out of order: the next re-request asks for the right one
         item = item_from_message(msg)
-        result = validate_item(item, mission_type)
+        result = validate_item(item, mission_type, self._extra_commands)
         if result != M.MAV_MISSION_ACCEPTED:
             self._upload = None
             self._ack(sender, result, mission_type)

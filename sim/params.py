@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
-__all__ = ["PARAM_SPECS", "ParamSpec", "ParamTable"]
+__all__ = ["PARAM_SPECS", "QUADPLANE_PARAM_SPECS", "ParamSpec", "ParamTable"]
 
 _I8 = mavlink.MAV_PARAM_TYPE_INT8
 _I16 = mavlink.MAV_PARAM_TYPE_INT16
@@ -90,20 +90,52 @@ PARAM_SPECS: Mapping[str, ParamSpec] = _specs(
     ("SIM_SPEEDUP", 1, _F, 0.01, 1000),
 )
 
-_READ_ONLY = frozenset({"MIS_TOTAL", "RALLY_TOTAL", "FENCE_TOTAL", "SIM_SPEEDUP"})
+# A QuadPlane (sim.quadplane) has the table above (its failsafe, fence and battery parameters
+# keep the names fleet and scenarios use) plus ArduPlane 4.5's navigation and Q_ parameters.
+QUADPLANE_PARAM_SPECS: Mapping[str, ParamSpec] = {
+    **PARAM_SPECS,
+    **_specs(
+        ("Q_ENABLE", 1, _I8, 1, 1),
+        ("Q_RTL_MODE", 0, _I8, 0, 3),
+        ("Q_GUIDED_MODE", 0, _I8, 0, 1),
+        ("Q_RTL_ALT", 15, _I16, 1, 200),
+        ("Q_LAND_SPEED", 50, _I16, 30, 200),
+        ("Q_LAND_FINAL_ALT", 6, _F, 0.5, 50),
+        ("Q_WP_SPEED", 500, _F, 20, 2000),
+        ("Q_WP_SPEED_UP", 250, _F, 10, 1000),
+        ("Q_WP_SPEED_DN", 150, _F, 10, 500),
+        ("Q_TRANSITION_MS", 5000, _I16, 0, 30000),
+        ("WP_LOITER_RAD", 60, _I16, -32767, 32767),
+        ("WP_RADIUS", 90, _I16, 1, 32767),
+        ("RTL_RADIUS", 0, _I16, -32767, 32767),
+        ("ALT_HOLD_RTL", 10000, _I32, -1, 10_000_000),
+        ("AIRSPEED_CRUISE", 22, _F, 5, 100),
+        ("AIRSPEED_MIN", 9, _I16, 5, 100),
+        ("ROLL_LIMIT_DEG", 45, _F, 20, 90),
+        ("FS_LONG_ACTN", 0, _I8, 0, 1),
+    ),
+}
+
+_READ_ONLY = frozenset({"MIS_TOTAL", "RALLY_TOTAL", "FENCE_TOTAL", "SIM_SPEEDUP", "Q_ENABLE"})
 
 
 class ParamTable:
     """A vehicle's parameter values, in the order ArduPilot lists them (alphabetical)."""
 
-    __slots__ = ("_index", "_names", "_values")
+    __slots__ = ("_index", "_names", "_specs", "_values")
 
-    def __init__(self, overrides: Mapping[str, float] | None = None) -> None:
-        self._names: tuple[str, ...] = tuple(sorted(PARAM_SPECS))
+    def __init__(
+        self,
+        overrides: Mapping[str, float] | None = None,
+        *,
+        specs: Mapping[str, ParamSpec] = PARAM_SPECS,
+    ) -> None:
+        self._specs = specs
+        self._names: tuple[str, ...] = tuple(sorted(specs))
         self._index = {name: i for i, name in enumerate(self._names)}
-        self._values: dict[str, float] = {n: float(s.default) for n, s in PARAM_SPECS.items()}
+        self._values: dict[str, float] = {n: float(s.default) for n, s in specs.items()}
         for name, value in (overrides or {}).items():
-            spec = PARAM_SPECS.get(name)
+            spec = specs.get(name)
             if spec is None:
                 raise KeyError(f"unknown parameter {name!r}")
             if not spec.accepts(float(value)):
@@ -132,11 +164,11 @@ class ParamTable:
         return self._names[index] if 0 <= index < len(self._names) else None
 
     def spec(self, name: str) -> ParamSpec:
-        return PARAM_SPECS[name]
+        return self._specs[name]
 
     def set(self, name: str, value: float) -> bool:
         """Set from a ground station; False (and nothing changed) when refused."""
-        spec = PARAM_SPECS.get(name)
+        spec = self._specs.get(name)
         if spec is None or name in _READ_ONLY:
             return False
         if spec.is_integer and math.isfinite(value):

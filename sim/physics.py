@@ -52,6 +52,7 @@ class Guidance:
     vel_north_m_s: float = 0.0
     vel_up_m_s: float = 0.0
     yaw_deg: float | None = None
+    turn_accel_m_s2: float | None = None  # wing flight: lateral limit (bank), not accel_m_s2
 
 
 class Airframe:
@@ -194,11 +195,7 @@ class Airframe:
             if air > p.max_speed_m_s:
                 k = p.max_speed_m_s / air
                 want_e, want_n = air_e * k + wind_e, air_n * k + wind_n
-            dv_e, dv_n = want_e - self.vel_e, want_n - self.vel_n
-            dv = math.hypot(dv_e, dv_n)
-            max_dv = p.accel_m_s2 * dt
-            if dv > max_dv:
-                dv_e, dv_n = dv_e * max_dv / dv, dv_n * max_dv / dv
+            dv_e, dv_n = self._limit_dv(want_e - self.vel_e, want_n - self.vel_n, guidance, dt)
             self.accel_e, self.accel_n = dv_e / dt, dv_n / dt
             self.vel_e += dv_e
             self.vel_n += dv_n
@@ -232,6 +229,24 @@ class Airframe:
         )
         self._update_voltage()
         self._gps_walk(dt)
+
+    def _limit_dv(self, dv_e: float, dv_n: float, g: Guidance, dt: float) -> tuple[float, float]:
+        """The velocity change one tick allows: ``accel_m_s2`` in any direction, or on a wing
+        ``accel_m_s2`` along the flight path and ``turn_accel_m_s2`` across it."""
+        max_dv = self.profile.accel_m_s2 * dt
+        speed = math.hypot(self.vel_e, self.vel_n)
+        if g.turn_accel_m_s2 is None or speed < 1.0:
+            dv = math.hypot(dv_e, dv_n)
+            if dv > max_dv:
+                dv_e, dv_n = dv_e * max_dv / dv, dv_n * max_dv / dv
+            return dv_e, dv_n
+        ue, un = self.vel_e / speed, self.vel_n / speed
+        along = dv_e * ue + dv_n * un
+        across = -dv_e * un + dv_n * ue
+        along = max(-max_dv, min(max_dv, along))
+        max_turn = g.turn_accel_m_s2 * dt
+        across = max(-max_turn, min(max_turn, across))
+        return along * ue - across * un, along * un + across * ue
 
     def _demand(self, g: Guidance) -> tuple[float, float, float]:
         p = self.profile

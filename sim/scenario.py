@@ -8,6 +8,7 @@ the cameras read ``world``, ``targets``, ``weather`` and ``cameras``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -16,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.camera.model import CameraConfig
 from sim.errors import ScenarioError
-from sim.params import PARAM_SPECS
+from sim.params import PARAM_SPECS, QUADPLANE_PARAM_SPECS, ParamSpec
 from sim.world.config import TargetsConfig, WeatherConfig, WorldConfig
 
 __all__ = [
@@ -256,7 +257,8 @@ class Scenario(_Model):
     params: dict[str, float] = Field(
         default_factory=dict,
         title="Parameter overrides",
-        description="ArduCopter parameters for every vehicle, e.g. FS_GCS_ENABLE: 1.",
+        description="Parameters every vehicle has, e.g. FS_GCS_ENABLE: 1 (a VTOL's own Q_ and "
+        "ArduPlane parameters go in its vehicle entry).",
     )
     wind: WindConfig = Field(default_factory=WindConfig, title="Wind")
     gps: GpsConfig = Field(default_factory=GpsConfig, title="GPS")
@@ -286,8 +288,10 @@ class Scenario(_Model):
                 raise ValueError(f"vehicle {v.id}: unknown base {v.base!r}")
             if v.profile not in self.all_profiles:
                 raise ValueError(f"vehicle {v.id}: unknown profile {v.profile!r}")
-            _check_params(v.params, f"vehicle {v.id}")
-        _check_params(self.params, "params")
+            kind = self.all_profiles[v.profile].kind
+            specs = QUADPLANE_PARAM_SPECS if kind == "vtol" else PARAM_SPECS
+            _check_params(v.params, f"vehicle {v.id}", specs)
+        _check_params(self.params, "params", PARAM_SPECS)
         return self
 
     @property
@@ -321,9 +325,9 @@ class Scenario(_Model):
         return self.model_copy(update={"vehicles": specs})
 
 
-def _check_params(params: dict[str, float], where: str) -> None:
+def _check_params(params: dict[str, float], where: str, specs: Mapping[str, ParamSpec]) -> None:
     for name, value in params.items():
-        spec = PARAM_SPECS.get(name)
+        spec = specs.get(name)
         if spec is None:
             raise ValueError(f"{where}: unknown parameter {name!r}")
         if not spec.accepts(float(value)):

@@ -23,6 +23,7 @@ from types import TracebackType
 
 from sim.errors import SimLookupError, SimStateError
 from sim.link import LinkFaults, VehicleEndpoint
+from sim.quadplane import QuadPlaneVehicle
 from sim.scenario import Scenario
 from sim.vehicle import SimVehicle
 
@@ -149,10 +150,12 @@ class Simulator:
             slot = sum(1 for s in sc.vehicles[:i] if s.base == spec.base)
             lat = base.lat_deg + (slot // 4) * 5.0 / 111_320.0
             lon = base.lon_deg + (slot % 4) * 5.0 / (111_320.0 * math.cos(math.radians(lat)))
-            v = SimVehicle(
+            profile = profiles[spec.profile]
+            kind = QuadPlaneVehicle if profile.kind == "vtol" else SimVehicle
+            v = kind(
                 vehicle_id=spec.id,
                 system_id=i + 1,
-                profile=profiles[spec.profile],
+                profile=profile,
                 home_lat_deg=lat,
                 home_lon_deg=lon,
                 home_alt_amsl_m=ground,

@@ -12,17 +12,17 @@ import logging
 import math
 import random
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from sim.geo import LocalFrame, point_in_polygon
 from sim.mission import MissionItem, MissionTransfer
 from sim.navigation import NavError, NavErrorModel
-from sim.params import ParamTable
+from sim.params import PARAM_SPECS, ParamSpec, ParamTable
 from sim.physics import Airframe, Guidance, GuidanceKind
 from sim.scenario import GpsConfig, NavigationConfig, NoFlyZone, VehicleProfile, WindConfig
 from sim.telemetry import STREAM_GROUPS, StreamSchedule
@@ -149,7 +149,21 @@ class _RtlPhase(IntEnum):
 
 
 class SimVehicle:
-    """An ArduCopter-compatible vehicle. Time is simulated seconds since the simulator began."""
+    """An ArduCopter-compatible vehicle. Time is simulated seconds since the simulator began.
+
+    Subclasses for other ArduPilot vehicles (:class:`sim.quadplane.QuadPlaneVehicle`) name
+    their own HEARTBEAT type and the modes that play the shared roles below.
+    """
+
+    MAV_TYPE: ClassVar[int] = M.MAV_TYPE_QUADROTOR
+    AUTO_MODE: ClassVar[IntEnum] = CopterMode.AUTO
+    GUIDED_MODE: ClassVar[IntEnum] = CopterMode.GUIDED
+    RTL_MODE: ClassVar[IntEnum] = CopterMode.RTL
+    LAND_MODE: ClassVar[IntEnum] = CopterMode.LAND
+    GPS_MODES: ClassVar[frozenset[IntEnum]] = _GPS_MODES
+    PARAM_SPECS: ClassVar[Mapping[str, ParamSpec]] = PARAM_SPECS
+    TAKEOFF_COMMANDS: ClassVar[frozenset[int]] = frozenset({M.MAV_CMD_NAV_TAKEOFF})
+    MISSION_COMMANDS: ClassVar[frozenset[int]] = frozenset()  # beyond sim.mission's common ones
 
     def __init__(
         self,
@@ -188,7 +202,9 @@ class SimVehicle:
             navigation or NavigationConfig(),
             seed=(seed << 32) ^ zlib.crc32(f"{vehicle_id}/navigation".encode()),
         )
-        self.params = ParamTable({"SYSID_THISMAV": system_id, **(params or {})})
+        self.params = ParamTable(
+            {"SYSID_THISMAV": system_id, **(params or {})}, specs=self.PARAM_SPECS
+        )
         capacity = self.params["BATT_CAPACITY"]
         if "BATT_CAPACITY" not in (params or {}):
             self.params.set("BATT_CAPACITY", profile.battery_capacity_mah)
@@ -203,7 +219,7 @@ class SimVehicle:
         )
         self.t_s = 0.0
         self.armed = False
-        self.mode = CopterMode.STABILIZE
+        self.mode: IntEnum = CopterMode.STABILIZE
         self.landed_state = LandedState.ON_GROUND
         self.motor_failed = False
         self._mav = M.MAVLink(None, srcSystem=system_id, srcComponent=M.MAV_COMP_ID_AUTOPILOT1)
@@ -215,7 +231,9 @@ class SimVehicle:
             self._mav.signing.timestamp = int((start_unix_s - 1_420_070_400) * 100_000)
         self._out = bytearray()
         self.streams = StreamSchedule()
-        self.missions = MissionTransfer(send=self.send, home_item=self._home_item)
+        self.missions = MissionTransfer(
+            send=self.send, home_item=self._home_item, extra_commands=self.MISSION_COMMANDS
+        )
         self.missions.on_changed = self._on_list_changed
         self._guidance = Guidance()
         self._speed_override_m_s: float | None = None
@@ -400,8 +418,6 @@ class SimVehicle:
     def _nav_speed(self) -> float:
         if self._speed_override_m_s is not None:
             return self._speed_override_m_s
-        if self.profile.kind == "vtol":
-            return self.profile.cruise_speed_m_s
         return min(self.params["WPNAV_SPEED"] / 100.0, self.profile.max_speed_m_s)
 
     def _climb(self) -> float:
@@ -469,7 +485,7 @@ class SimVehicle:
             return False
         if self.armed and self.on_ground:
             first = next((it for it in items[1:] if _is_nav(it.command)), None)
-            if first is None or first.command != M.MAV_CMD_NAV_TAKEOFF:
+            if first is None or first.command not in self.TAKEOFF_COMMANDS:
                 self.statustext(M.MAV_SEVERITY_CRITICAL, "Auto: Missing Takeoff Cmd")
                 return False
         self._mission_complete = False
@@ -550,9 +566,7 @@ class SimVehicle:
         """Arm; a MAV_RESULT. Failures are explained in STATUSTEXT, as ArduCopter does."""
         if self.armed:
             return int(M.MAV_RESULT_ACCEPTED)
-        # AUTO arms only with AUTO_OPTIONS bit 0 (AllowArming), off as ArduCopter ships
-        auto_armable = int(self.params["AUTO_OPTIONS"]) & 1
-        if self.mode not in _ARMABLE or (self.mode is CopterMode.AUTO and not auto_armable):
+        if not self._mode_armable():
             self.statustext(M.MAV_SEVERITY_CRITICAL, "Arm: Mode not armable")
             return int(M.MAV_RESULT_FAILED)
         if not force:
@@ -561,7 +575,7 @@ class SimVehicle:
                 for text in failures:
                     self.statustext(M.MAV_SEVERITY_CRITICAL, text)
                 return int(M.MAV_RESULT_FAILED)
-        if self.mode is CopterMode.AUTO and not self._enter_auto():
+        if self.mode is self.AUTO_MODE and not self._enter_auto():
             return int(M.MAV_RESULT_FAILED)
         self.armed = True
         self._armed_ground_s = 0.0
@@ -574,6 +588,11 @@ class SimVehicle:
         if self.mode in (CopterMode.GUIDED, CopterMode.LOITER):
             self._hold_here()
         return int(M.MAV_RESULT_ACCEPTED)
+
+    def _mode_armable(self) -> bool:
+        # AUTO arms only with AUTO_OPTIONS bit 0 (AllowArming), off as ArduCopter ships
+        auto_armable = int(self.params["AUTO_OPTIONS"]) & 1
+        return self.mode in _ARMABLE and (self.mode is not CopterMode.AUTO or bool(auto_armable))
 
     def disarm(self, *, force: bool = False, reason: str = "GCS") -> int:
         if not self.armed:
@@ -611,10 +630,10 @@ class SimVehicle:
     def fail_gps(self, failed: bool = True) -> None:
         """GPS loses its fix (or regains it). Flying in a GPS mode, the vehicle lands."""
         self.air.gps_failed = failed
-        if failed and self.armed and not self.on_ground and self.mode in _GPS_MODES:
-            self.statustext(M.MAV_SEVERITY_CRITICAL, "EKF Failsafe: changed to LAND Mode")
-            self.mode = CopterMode.LAND
-            self._start_land(self.air.east_m, self.air.north_m)
+        if failed and self.armed and not self.on_ground and self.mode in self.GPS_MODES:
+            land = self.LAND_MODE
+            self.statustext(M.MAV_SEVERITY_CRITICAL, f"EKF Failsafe: changed to {land.name} Mode")
+            self.set_mode(land, reason="EKF failsafe")
 
     def drain_battery(self, fraction: float) -> None:
         if not 0.0 <= fraction <= 1.0:
@@ -669,7 +688,7 @@ class SimVehicle:
                 else:
                     self.statustext(M.MAV_SEVERITY_INFO, "Land complete")
                 self.disarm(force=True, reason="landed")
-                if self.mode is CopterMode.AUTO:
+                if self.mode is self.AUTO_MODE:
                     self._finish_mission()
                 return
             if self.landed_state is not LandedState.TAKEOFF:
@@ -1078,10 +1097,10 @@ class SimVehicle:
         action = int(self.params["FENCE_ACTION"])
         if action == 0:
             return
-        if action == 2 or self.mode is CopterMode.RTL:
-            self._failsafe_action(1, "Fence")  # LAND
-        else:
-            self._failsafe_action(2, "Fence")  # RTL
+        self._fence_action(land=action == 2 or self.mode is self.RTL_MODE)
+
+    def _fence_action(self, *, land: bool) -> None:
+        self._failsafe_action(1 if land else 2, "Fence")  # battery actions: 1 LAND, 2 RTL
 
     def _on_list_changed(self, mission_type: int) -> None:
         if mission_type == M.MAV_MISSION_TYPE_FENCE:
@@ -1156,20 +1175,22 @@ class SimVehicle:
 
     def _command(self, cmd: _Cmd) -> None:
         values = (cmd.p1, cmd.p2, cmd.p3, cmd.p4, cmd.x, cmd.y, cmd.z)
-        handler = _COMMANDS.get(cmd.command)
-        if handler is None:
-            result = int(M.MAV_RESULT_UNSUPPORTED)
-        elif any(math.isinf(v) for v in values):
+        if any(math.isinf(v) for v in values):
             result = int(M.MAV_RESULT_DENIED)
         else:
             try:
-                result = handler(self, cmd)
+                result = self._command_result(cmd)
             except (ValueError, OverflowError):  # NaN or absurd numbers where integers belong
                 self.log.debug("command %d with unusable parameters %s", cmd.command, values)
                 result = int(M.MAV_RESULT_DENIED)
         self.send(
             M.MAVLink_command_ack_message(cmd.command, result, 0, 0, cmd.sender[0], cmd.sender[1])
         )
+
+    def _command_result(self, cmd: _Cmd) -> int:
+        """One command's MAV_RESULT (a subclass answers its own commands, then these)."""
+        handler = _COMMANDS.get(cmd.command)
+        return int(M.MAV_RESULT_UNSUPPORTED) if handler is None else handler(self, cmd)
 
     # commands: each returns a MAV_RESULT
     def _cmd_arm(self, c: _Cmd) -> int:
@@ -1196,13 +1217,13 @@ class SimVehicle:
         else:
             self.mission_seq = 1
         self._mission_complete = False
-        if self.mode is CopterMode.AUTO:
+        if self.mode is self.AUTO_MODE:
             self._nav_started = False
             return int(M.MAV_RESULT_ACCEPTED)
-        return int(M.MAV_RESULT_ACCEPTED if self.set_mode(CopterMode.AUTO) else M.MAV_RESULT_FAILED)
+        return int(M.MAV_RESULT_ACCEPTED if self.set_mode(self.AUTO_MODE) else M.MAV_RESULT_FAILED)
 
     def _cmd_rtl(self, c: _Cmd) -> int:
-        return int(M.MAV_RESULT_ACCEPTED if self.set_mode(CopterMode.RTL) else M.MAV_RESULT_FAILED)
+        return int(M.MAV_RESULT_ACCEPTED if self.set_mode(self.RTL_MODE) else M.MAV_RESULT_FAILED)
 
     def _cmd_land(self, c: _Cmd) -> int:
         return int(M.MAV_RESULT_ACCEPTED if self.set_mode(CopterMode.LAND) else M.MAV_RESULT_FAILED)
@@ -1212,8 +1233,8 @@ class SimVehicle:
             return int(M.MAV_RESULT_UNSUPPORTED)
         if not (-90.0 <= c.x <= 90.0 and -180.0 <= c.y <= 180.0) or math.isnan(c.z):
             return int(M.MAV_RESULT_DENIED)
-        if self.mode is not CopterMode.GUIDED and (
-            not int(c.p2) & 1 or not self.set_mode(CopterMode.GUIDED)
+        if self.mode is not self.GUIDED_MODE and (
+            not int(c.p2) & 1 or not self.set_mode(self.GUIDED_MODE)
         ):
             return int(M.MAV_RESULT_FAILED)
         if not self.armed or self.on_ground:
@@ -1221,8 +1242,13 @@ class SimVehicle:
         speed = c.p1 if 0.0 < c.p1 <= self.profile.max_speed_m_s else None
         e, n = self._target_en(c.x, c.y)
         up = self.air.up_m if math.isnan(c.z) else self._alt_to_up(c.z, c.frame, c.x, c.y)
-        self._goto(e, n, up, speed)
+        self._reposition(e, n, up, speed, c)
         return int(M.MAV_RESULT_ACCEPTED)
+
+    def _reposition(
+        self, east: float, north: float, up: float, speed: float | None, c: _Cmd
+    ) -> None:
+        self._goto(east, north, up, speed)
 
     def _cmd_change_speed(self, c: _Cmd) -> int:
         if c.p2 == -1.0:
@@ -1269,7 +1295,7 @@ class SimVehicle:
     def _cmd_condition_yaw(self, c: _Cmd) -> int:
         if not 0.0 <= c.p1 <= 360.0:
             return int(M.MAV_RESULT_DENIED)
-        if not self.armed or self.mode not in (CopterMode.GUIDED, CopterMode.AUTO):
+        if not self.armed or self.mode not in (self.GUIDED_MODE, self.AUTO_MODE):
             return int(M.MAV_RESULT_FAILED)
         target = c.p1 if c.p4 == 0 else self.air.yaw_deg + (c.p1 if c.p3 >= 0 else -c.p1)
         self._guidance.yaw_deg = target % 360.0
@@ -1344,7 +1370,7 @@ class SimVehicle:
         self.streams.set_group(msg.req_stream_id, rate, self.t_s)
 
     def _on_set_position_target_global_int(self, msg: Any) -> None:
-        if self.mode is not CopterMode.GUIDED or not self.armed or self.on_ground:
+        if self.mode is not self.GUIDED_MODE or not self.armed or self.on_ground:
             return
         mask = msg.type_mask
         pos_ignored = mask & 0b111 == 0b111
@@ -1384,7 +1410,7 @@ class SimVehicle:
 
     def _on_mission_clear_all(self, msg: Any) -> None:
         if getattr(msg, "mission_type", 0) in (0, M.MAV_MISSION_TYPE_ALL) and (
-            self.mode is CopterMode.AUTO and self.armed
+            self.mode is self.AUTO_MODE and self.armed
         ):
             self.missions._ack(self._sender(msg), M.MAV_MISSION_DENIED, msg.mission_type)
             return
@@ -1444,13 +1470,17 @@ class SimVehicle:
             | M.MAV_MODE_FLAG_STABILIZE_ENABLED
             | M.MAV_MODE_FLAG_MANUAL_INPUT_ENABLED
         )
-        if self.mode in _GPS_MODES:
+        if self.mode in self.GPS_MODES:
             base |= M.MAV_MODE_FLAG_GUIDED_ENABLED
         if self.armed:
             base |= M.MAV_MODE_FLAG_SAFETY_ARMED
-        mav_type = M.MAV_TYPE_QUADROTOR if self.profile.kind == "multirotor" else 22
         return M.MAVLink_heartbeat_message(
-            mav_type, M.MAV_AUTOPILOT_ARDUPILOTMEGA, base, int(self.mode), self._system_status(), 3
+            self.MAV_TYPE,
+            M.MAV_AUTOPILOT_ARDUPILOTMEGA,
+            base,
+            int(self.mode),
+            self._system_status(),
+            3,
         )
 
     def _sys_status(self) -> Any:
@@ -1630,11 +1660,12 @@ class SimVehicle:
         )
 
     def _extended_sys_state(self) -> Any:
-        vtol = M.MAV_VTOL_STATE_UNDEFINED
-        if self.profile.kind == "vtol":
-            fw = self.air.airspeed_m_s >= self.profile.transition_speed_m_s
-            vtol = M.MAV_VTOL_STATE_FW if fw else M.MAV_VTOL_STATE_MC
-        return M.MAVLink_extended_sys_state_message(vtol, int(self.landed_state))
+        return M.MAVLink_extended_sys_state_message(self.vtol_state, int(self.landed_state))
+
+    @property
+    def vtol_state(self) -> int:
+        """MAV_VTOL_STATE for EXTENDED_SYS_STATE: UNDEFINED on a multirotor."""
+        return int(M.MAV_VTOL_STATE_UNDEFINED)
 
     def _mission_current(self) -> Any:
         total = max(0, len(self.missions.mission) - 1)
@@ -1642,13 +1673,13 @@ class SimVehicle:
             state = M.MISSION_STATE_NO_MISSION
         elif self._mission_complete:
             state = M.MISSION_STATE_COMPLETE
-        elif self.mode is CopterMode.AUTO:
+        elif self.mode is self.AUTO_MODE:
             state = M.MISSION_STATE_ACTIVE
         elif self.mission_seq > 1:
             state = M.MISSION_STATE_PAUSED
         else:
             state = M.MISSION_STATE_NOT_STARTED
-        in_auto = 1 if self.mode is CopterMode.AUTO else 2
+        in_auto = 1 if self.mode is self.AUTO_MODE else 2
         return M.MAVLink_mission_current_message(self.mission_seq, total, state, in_auto)
 
     def _gimbal_status(self) -> Any:
