@@ -25,7 +25,7 @@ from skyeye.contracts import (
     VehicleState,
 )
 
-__all__ = ["EventSink", "LinkStats", "Telemetry", "mode_name", "mode_number"]
+__all__ = ["EventSink", "LinkStats", "Telemetry", "is_vtol", "mode_name", "mode_number"]
 
 EventSink = Callable[..., None]  # (kind, detail="", *, mode=None, mission_seq=None, severity=None)
 
@@ -37,12 +37,31 @@ _DRAIN_MIN_S = 30.0  # clock seconds of drain before time left is extrapolated
 _LOSS_WINDOW = 512  # packets: the window is halved when full, so loss follows recent traffic
 
 
+# MAV_TYPE 19..25 are the VTOL types (their names changed across MAVLink releases:
+# VTOL_DUOROTOR / VTOL_TAILSITTER_DUOROTOR, VTOL_QUADROTOR / VTOL_TAILSITTER_QUADROTOR,
+# VTOL_TILTROTOR, VTOL_FIXEDROTOR, VTOL_TAILSITTER, VTOL_TILTWING, VTOL_RESERVED5). On
+# ArduPilot every one of them is ArduPlane (a QuadPlane reports its Q_MAV_TYPE), whose modes
+# pymavlink only maps for some of them, depending on its version.
+_VTOL_TYPES = frozenset(range(mavlink.MAV_TYPE_VTOL_DUOROTOR, mavlink.MAV_TYPE_VTOL_RESERVED5 + 1))
+_PLANE_MODES: dict[int, str] = dict(mavutil.mode_mapping_apm)
+_PLANE_MODE_NUMBERS = {name: number for number, name in _PLANE_MODES.items()}
+
+
+def is_vtol(vehicle_type: int) -> bool:
+    """Whether a HEARTBEAT type is a VTOL (ArduPlane QuadPlane modes: QLAND, QRTL …)."""
+    return vehicle_type in _VTOL_TYPES
+
+
 def mode_name(vehicle_type: int, custom_mode: int) -> str:
+    if vehicle_type in _VTOL_TYPES:
+        return _PLANE_MODES.get(custom_mode, f"MODE({custom_mode})")
     mapping = mavutil.mode_mapping_bynumber(vehicle_type) or {}
     return str(mapping.get(custom_mode, f"MODE({custom_mode})"))
 
 
 def mode_number(vehicle_type: int, name: str) -> int | None:
+    if vehicle_type in _VTOL_TYPES:
+        return _PLANE_MODE_NUMBERS.get(name.upper())
     mapping = mavutil.mode_mapping_byname(vehicle_type) or {}
     value = mapping.get(name.upper())
     return None if value is None else int(value)

@@ -27,7 +27,7 @@ from fleet.missions import MissionItem, MissionType
 from fleet.port import LINK_LOST, Inbox, watching
 from fleet.settings import DATA_STREAMS, FleetSettings
 from fleet.signing import SigningKey, TimestampStore
-from fleet.telemetry import LinkStats, Telemetry, mode_number
+from fleet.telemetry import LinkStats, Telemetry, is_vtol, mode_number
 from skyeye.clock import Clock
 from skyeye.contracts import LinkQuality, VehicleEvent, VehicleEventKind, VehicleState
 
@@ -516,6 +516,11 @@ class Vehicle:
         )  # fmt: skip
 
     async def land(self, *, expires_in_s: float | None = None) -> None:
+        """Land where it is: MAV_CMD_NAV_LAND; a VTOL (ArduPlane takes no NAV_LAND command)
+        switches to QLAND and lands vertically."""
+        if is_vtol(self._telemetry.vehicle_type):
+            await self.set_mode("QLAND", expires_in_s=expires_in_s)
+            return
         await self.command(mavlink.MAV_CMD_NAV_LAND, expires_in_s=expires_in_s)
 
     async def rtl(self, *, expires_in_s: float | None = None) -> None:
