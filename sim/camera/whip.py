@@ -20,7 +20,7 @@ import fractions
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from types import TracebackType
@@ -28,7 +28,13 @@ from typing import Any
 from urllib.parse import urljoin
 
 import httpx
-from aiortc import RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+    VideoStreamTrack,
+)
 from aiortc.mediastreams import MediaStreamError
 from av import VideoFrame
 
@@ -167,6 +173,7 @@ class WhipPublisher:
         max_reconnect_delay_s: float = 10.0,
         request_timeout_s: float = 10.0,
         record: Callable[[RenderedFrame], None] | None = None,
+        ice_servers: Sequence[str] = (),
     ) -> None:
         self._record = record
         self._renderer = renderer
@@ -179,6 +186,7 @@ class WhipPublisher:
         self._delay_s = reconnect_delay_s
         self._max_delay_s = max_reconnect_delay_s
         self._timeout_s = request_timeout_s
+        self._ice_servers = tuple(ice_servers)  # none: host candidates only, no STUN lookup
         self.state = PublisherState.IDLE
         self.sessions = 0
         self.frames_sent = 0
@@ -252,7 +260,7 @@ class WhipPublisher:
 
     async def _open(self) -> _Session:
         assert self._http is not None
-        pc = RTCPeerConnection()
+        pc = RTCPeerConnection(RTCConfiguration([RTCIceServer(url) for url in self._ice_servers]))
         gone = asyncio.Event()
         try:
             channel = pc.createDataChannel("metadata")
