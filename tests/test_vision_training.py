@@ -103,3 +103,11 @@ def test_frame_gsd_from_the_writers_truth() -> None:
 def test_width_out_of_range_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="width must be in"):
         TrainSettings(data_yaml=tmp_path / "d.yaml", run_dir=tmp_path, width=3.0)
+
+
+def test_cli_ground_error_without_a_data_set_explains(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["vision", "ground-error", "--data", str(tmp_path / "none")], catch_exceptions=False
+    )
+    assert result.exit_code == 1
+    assert "truth.jsonl" in result.output

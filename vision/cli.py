@@ -24,7 +24,7 @@ DEFAULT_WEIGHTS = Path(__file__).parent / "models" / "skyeye-yolo.pt"
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    _console.print(f"[red]✗[/red] {exc}")
+    _console.print(f"[red]✗[/red] {exc}", soft_wrap=True)
     return typer.Exit(code=1)
 
 
@@ -143,6 +143,51 @@ def eval_command(
     band = f", centre GSD {gsd_band[0]:g}-{gsd_band[1]:g} m" if gsd_band else ""
     title = f"{split} split ({report.images} images{band})"
     _print_report(title, report.map50_per_class, report.map50)
+
+
+@app.command("ground-error")
+def ground_error_command(
+    data: Annotated[Path, typer.Option(help="Simulator data set (with truth.jsonl).")] = Path(
+        "build/vision-dataset"
+    ),
+    scenario: Annotated[
+        Path, typer.Option(help="Scenario the data set was rendered from (its pose errors).")
+    ] = Path("sim/scenarios/demo.yaml"),
+    weights: Annotated[Path, typer.Option(help="Weights to detect with.")] = DEFAULT_WEIGHTS,
+    split: Annotated[str, typer.Option(help="Split to measure on.")] = "test",
+    agl: Annotated[
+        tuple[float, float] | None,
+        typer.Option(help="Only frames taken LOW..HIGH metres above the ground."),
+    ] = (90.0, 110.0),
+    imgsz: Annotated[int, typer.Option(help="Input size in pixels.")] = 320,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report here.")] = None,
+) -> None:
+    """How far detections, put on the ground, land from the true targets: with the exact pose
+    and with the pose the simulated drone reports (its navigation errors)."""
+    from vision.training import ground_error
+
+    try:
+        report = ground_error(
+            weights=weights,
+            data_dir=data,
+            scenario=scenario,
+            splits=(split,),
+            agl_band_m=agl,
+            imgsz=imgsz,
+        )
+    except VisionError as exc:
+        raise _fail(exc) from None
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
+    table = Table(title=f"ground error, {report.matched} detections in {report.frames} frames")
+    for column in ("pose", "median m", "p90 m"):
+        table.add_column(column, justify="right" if column != "pose" else "left")
+    table.add_row("exact", f"{report.median_error_exact_m:.2f}", f"{report.p90_error_exact_m:.2f}")
+    table.add_row(
+        "as reported", f"{report.median_error_noisy_m:.2f}", f"{report.p90_error_noisy_m:.2f}"
+    )
+    Console().print(table)
 
 
 @app.command()
