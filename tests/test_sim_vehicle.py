@@ -27,7 +27,7 @@ def of_type(mission_type: int) -> Callable[[Any], bool]:
 
 
 def mode(v: SimVehicle) -> CopterMode:
-    return v.mode
+    return CopterMode(v.mode)  # these vehicles are multirotors: copter mode numbers
 
 
 def scenario(**extra: Any) -> Scenario:
