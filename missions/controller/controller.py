@@ -13,8 +13,9 @@ Every state change goes through :meth:`_move`, which checks the transition table
 with its cause to the store and publishes the mission's status. Every command to a vehicle
 goes through :meth:`_command`, which writes the audit log. Each flying mission has one task,
 ``mission[{id}].fly``, that launches it (when asked to) and then supervises it to the end.
-A controller that starts finds the missions a previous one left in flight and supervises them
-again without sending a single command.
+A controller that starts finds the missions a previous one left in flight: those whose
+vehicle still flies are supervised again without sending a single command, those whose
+vehicle is on the ground (or not linked) are failed with the state they were left in.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from missions.controller.conversions import (
     mission_status,
 )
 from missions.controller.errors import (
+    ControllerError,
     InvalidTransitionError,
     LaunchError,
     LaunchTimeoutError,
@@ -154,36 +156,57 @@ class Controller:
             self._tasks = None
 
     async def _reattach(self) -> None:
-        """Take over the missions a previous controller left; never relaunch anything."""
+        """Take over the missions a previous controller left; never relaunch anything.
+
+        All of them are loaded before any is supervised, so a hand-off from one sees the
+        others' vehicles as busy. One whose vehicle is not flying (on the ground, disarmed or
+        not linked) ended while nobody watched: it fails with the state it was left in, and
+        its vehicle is free again. One whose vehicle flies is supervised again, as if the
+        controller had never stopped (supervision commands nothing while the vehicle flies
+        its plan). Missions not yet launched wait for their pilot as before.
+        """
         active = [s for s in S if s not in TERMINAL]
-        for record in await self._store.list_missions(states=active):
+        records = await self._store.list_missions(states=active)
+        for record in records:
             self._missions[record.mission_id] = record
             self._plans[record.mission_id] = FlightPlan.from_json(record.plan)
             if record.relieves_mission_id is not None:
                 self._relief[record.relieves_mission_id] = record.mission_id
-            if record.state in PRE_FLIGHT:
-                continue
-            state = self._vehicle_state(record.vehicle_id)
-            if record.state in _LAUNCH_STATES:
-                in_auto = (
-                    state is not None
-                    and state.armed
-                    and state.mode == "AUTO"
-                    and (state.alt_rel_m or 0.0) > self._settings.wheels_up_alt_m
+        for record in records:
+            if record.state not in PRE_FLIGHT:
+                await self._reattach_one(record)
+
+    async def _reattach_one(self, record: MissionRecord) -> None:
+        mid = record.mission_id
+        state = self._vehicle_state(record.vehicle_id)
+        left = f"controller restarted while the mission was {record.state.value}"
+        if record.state is S.LANDED:
+            await self._move(mid, S.COMPLETED, f"{left}; flight ended")
+            return
+        if state is None or not state.link.connected:
+            await self._end_left_mission(mid, f"{left}; vehicle not linked")
+            return
+        if not state.armed:
+            await self._end_left_mission(mid, f"{left}; vehicle on the ground")
+            return
+        if record.state in _LAUNCH_STATES:
+            in_auto = state.mode == "AUTO" and (
+                (state.alt_rel_m or 0.0) > self._settings.wheels_up_alt_m
+            )
+            if not in_auto:
+                await self._end_left_mission(
+                    mid, f"{left}; the vehicle is not flying it in AUTO; not relaunched"
                 )
-                if not in_auto:
-                    await self._move(
-                        record.mission_id,
-                        S.FAILED,
-                        "controller restarted during launch and the vehicle is not flying it "
-                        "in AUTO; not relaunched",
-                    )
-                    continue
-                await self._move(
-                    record.mission_id, S.EN_ROUTE, "re-attached after restart: airborne in AUTO"
-                )
-            await self._audit("controller", "reattach", record.mission_id, "ok", "supervising")
-            self._start_flight(record.mission_id, launch=False)
+                return
+            await self._move(mid, S.EN_ROUTE, "re-attached after restart: airborne in AUTO")
+        await self._audit("controller", "reattach", mid, "ok", "supervising")
+        self._start_flight(mid, launch=False)
+
+    async def _end_left_mission(self, mission_id: str, cause: str) -> None:
+        """Fail a mission a previous controller left, audited; its incident opens again."""
+        await self._audit("controller", "reattach", mission_id, "ended", cause)
+        await self._move(mission_id, S.FAILED, cause)
+        await self._reopen_incident(mission_id, cause)
 
     # ----------------------------------------------------------------- queries
 
@@ -505,17 +528,27 @@ class Controller:
                 mission.incident_id,
                 f"{decision.vehicle_id} sent instead of {mission.vehicle_id}: {reason}",
             )
-        relief = await self._send(
-            decision.vehicle_id,
-            *remaining,
-            mission_type=MissionType.RELIEF,
-            priority=mission.priority,
-            incident_id=mission.incident_id,
-            preempted_mission_id=decision.preempted_mission_id,
-            actor="supervisor",
-            cause=f"relief of mission {mission_id}",
-            relieves_mission_id=mission_id,
-        )
+        try:
+            relief = await self._send(
+                decision.vehicle_id,
+                *remaining,
+                mission_type=MissionType.RELIEF,
+                priority=mission.priority,
+                incident_id=mission.incident_id,
+                preempted_mission_id=decision.preempted_mission_id,
+                actor="supervisor",
+                cause=f"relief of mission {mission_id}",
+                relieves_mission_id=mission_id,
+            )
+        except ControllerError as error:
+            await self._audit(
+                "supervisor",
+                "handoff",
+                mission_id,
+                "failed",
+                f"{reason}; {decision.vehicle_id} could not take over: {error}",
+            )
+            return None
         self._relief[mission_id] = relief.mission_id
         await self._audit(
             "supervisor",

@@ -72,11 +72,11 @@ async def _fly(controller: Controller, planner: FlightPlanner, vehicle_id: str) 
     except (ControlRefusedError, PlanningError, ControllerError) as exc:
         logger.warning("no patrol in the demo: %s", exc)
         return
-    mission = await controller.create_mission(
-        MissionType.PATROL, plan, vehicle_id=vehicle_id, actor="demo:duty-officer"
-    )
-    await controller.approve(mission.mission_id, actor="demo:duty-officer")
     try:
+        mission = await controller.create_mission(
+            MissionType.PATROL, plan, vehicle_id=vehicle_id, actor="demo:duty-officer"
+        )
+        await controller.approve(mission.mission_id, actor="demo:duty-officer")
         await controller.launch(mission.mission_id, actor="demo:duty-officer")
     except ControllerError as exc:
         logger.warning("the demo patrol did not launch: %s", exc)
