@@ -340,6 +340,7 @@ async def test_higher_priority_incident_preempts_a_patrol_and_its_work_is_handed
     patrol_plan = FlightPlan(
         items=(
             PlanItem(kind=PlanItemKind.TAKEOFF, alt_rel_m=60),
+            PlanItem(kind=PlanItemKind.GIMBAL, pitch_deg=-90.0),
             PlanItem(kind=PlanItemKind.WAYPOINT, lat_deg=lat, lon_deg=lon, alt_rel_m=60),
             PlanItem(kind=PlanItemKind.RTL),
         ),
@@ -359,6 +360,7 @@ async def test_higher_priority_incident_preempts_a_patrol_and_its_work_is_handed
         await ctl.approve(patrol.mission_id, actor="pilot:anna")
         await ctl.launch(patrol.mission_id, actor="pilot:anna")
         await w.clock.sleep(20.0)
+        assert (ctl.mission(patrol.mission_id).current_item or 0) > 1  # past the camera item
         (decision,) = await ctl.dispatch([incident("urgent", 600.0)], actor="dispatcher:ops")
         assert decision.vehicle_id == "patroller"
         assert decision.preempted_mission_id == patrol.mission_id
@@ -371,7 +373,13 @@ async def test_higher_priority_incident_preempts_a_patrol_and_its_work_is_handed
         await ctl.wait_for(response.mission_id, [S.ON_STATION], timeout_s=200)
         history = await w.store.transitions(patrol.mission_id)
     assert history[-1].cause == "pre-empted by incident urgent (HIGH)"
-    assert ctl.plan(relief.mission_id).items[-2].lat_deg == pytest.approx(lat)
+    relief_items = ctl.plan(relief.mission_id).items
+    assert relief_items[-2].lat_deg == pytest.approx(lat)
+    # the relief images as the patrol did: camera straight down before its first waypoint
+    kinds = [item.kind for item in relief_items]
+    camera = kinds.index(PlanItemKind.GIMBAL)
+    assert camera < kinds.index(PlanItemKind.WAYPOINT)
+    assert relief_items[camera].pitch_deg == -90.0
 
 
 async def test_mission_status_is_published_on_the_bus(tmp_path: Path, mqtt_url: str) -> None:

@@ -90,6 +90,24 @@ _LAUNCH_STATES = frozenset({S.UPLOADING, S.LAUNCHING})
 _RETURN_MODES = frozenset({"RTL", "LAND", "QRTL", "QLAND"})
 
 
+_TARGET_KINDS = frozenset({PlanItemKind.WAYPOINT, PlanItemKind.ORBIT})
+_CAMERA_KINDS = frozenset({PlanItemKind.GIMBAL, PlanItemKind.ROI})
+
+
+def _what_is_left(items: Sequence[PlanItem], done: int) -> list[PlanItem]:
+    """The waypoints and orbits from item ``done`` on, with the camera items among them.
+
+    The camera is set up as it was when the plan got there: the last gimbal and ROI items
+    before ``done`` come first, in plan order, so a relief images as the plan it continues.
+    """
+    in_effect = {
+        item.kind: index for index, item in enumerate(items[:done]) if item.kind in _CAMERA_KINDS
+    }
+    return [items[i] for i in sorted(in_effect.values())] + [
+        item for item in items[done:] if item.kind in _TARGET_KINDS | _CAMERA_KINDS
+    ]
+
+
 def _noted(summary: str, note: str) -> str:
     """An incident summary with ``note`` in front (the field holds 500 characters)."""
     return (f"{note}; {summary}" if summary else note)[:500]
@@ -439,7 +457,8 @@ class Controller:
         )
         items: list[PlanItem] = []
         if not airborne:
-            items.append(PlanItem(kind=PlanItemKind.TAKEOFF, alt_rel_m=targets[0].alt_rel_m))
+            first = next(t for t in targets if t.kind in _TARGET_KINDS)
+            items.append(PlanItem(kind=PlanItemKind.TAKEOFF, alt_rel_m=first.alt_rel_m))
         cruise = self._profile_for(vehicle_id).cruise_speed_m_s
         items.append(PlanItem(kind=PlanItemKind.SPEED, speed_m_s=cruise))
         for target in targets:
@@ -481,18 +500,15 @@ class Controller:
         mission = self.mission(mission_id)
         plan = self._plans[mission_id]
         done = mission.current_item or 0
-        if plan.orbit_index is not None:
-            remaining = [plan.items[plan.orbit_index]]
-        else:
-            remaining = [
-                item
-                for item in plan.items[done:]
-                if item.kind in (PlanItemKind.WAYPOINT, PlanItemKind.ORBIT)
-            ]
-        if not remaining:
+        remaining = (
+            [plan.items[plan.orbit_index]]
+            if plan.orbit_index is not None
+            else _what_is_left(plan.items, done)
+        )
+        first = next((i for i in remaining if i.kind in _TARGET_KINDS), None)
+        if first is None:
             await self._audit("supervisor", "handoff", mission_id, "none", "nothing left to do")
             return None
-        first = remaining[0]
         request = DispatchRequest(
             incident_id=mission.incident_id or mission_id,
             lat_deg=first.lat_deg,
