@@ -199,11 +199,11 @@ async def _dispatch(
         reasons=tuple(decision.reasons),
     )
     if decision.vehicle_id is not None:
+        # The controller publishes the incident with the drone that flies it (also after a
+        # relief); the answer says what this dispatch did.
         incident = incident.model_copy(
             update={"status": IncidentStatus.DISPATCHED, "assigned_vehicle_id": decision.vehicle_id}
         )
-        await console.bus.publish(topics.incident(incident.incident_id), incident)
-        console.live.incidents[incident.incident_id] = incident
     return IncidentOutcome(incident=incident, dispatch=outcome)
 
 

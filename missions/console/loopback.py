@@ -3,8 +3,9 @@
 They implement :class:`~missions.console.ports.MissionControl` and
 :class:`~missions.console.ports.Planner` with the same refusals a real controller gives
 (commands out of order raise :class:`ControlRefusedError`) and publish every mission
-change on the bus, like the controller does. Nothing flies: vehicle positions come from
-the ``positions`` callable (the console's live feed, for instance).
+change and every incident they send a drone to on the bus, like the controller does.
+Nothing flies: vehicle positions come from the ``positions`` callable (the console's live
+feed, for instance).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from missions.console.ports import ControlRefusedError, PlanProposal, Publisher
 from skyeye import topics
 from skyeye.clock import Clock
-from skyeye.contracts import Incident, MissionState, MissionStatus
+from skyeye.contracts import Incident, IncidentStatus, MissionState, MissionStatus
 
 __all__ = ["LoopbackControl", "LoopbackDecision", "LoopbackPlanner"]
 
@@ -193,6 +194,10 @@ class LoopbackControl:
                 incident_id=incident.incident_id,
                 state=S.EN_ROUTE,
             )
+            dispatched = incident.model_copy(
+                update={"status": IncidentStatus.DISPATCHED, "assigned_vehicle_id": vid}
+            )
+            await self._publisher.publish(topics.incident(incident.incident_id), dispatched)
             decisions.append(
                 LoopbackDecision(
                     incident_id=incident.incident_id,

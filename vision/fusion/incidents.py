@@ -4,7 +4,9 @@ A report joins the open incident of a compatible category within ``radius_m`` wh
 report is at most ``window_s`` old; otherwise it opens a new incident. An incident's
 priority is the highest of its reports', raised one level (up to CRITICAL) once
 ``corroboration`` reports from at least two sources agree. Confirmed tracks within the
-radius of an incident are linked to it, so that a fleeing car is on the incident.
+radius of an incident are linked to it, so that a fleeing car is on the incident. The
+status and the drone of an incident are not the book's to decide: it follows what the
+controller (or a console closing it) publishes (:meth:`IncidentBook.follow`).
 """
 
 from __future__ import annotations
@@ -116,6 +118,20 @@ class IncidentBook:
         if vehicle_id is not None:
             cluster.assigned_vehicle_id = vehicle_id
         return self._incident(cluster)
+
+    def follow(self, incident: Incident) -> bool:
+        """Take the status and drone of ``incident`` as published by whoever owns them.
+
+        The mission controller says which drone flies an incident and whether it is open,
+        dispatched or on scene; a console closes it. Returns ``False`` for an incident this
+        book did not make (raised on a console), which it leaves alone.
+        """
+        cluster = self._clusters.get(incident.incident_id)
+        if cluster is None:
+            return False
+        cluster.status = incident.status
+        cluster.assigned_vehicle_id = incident.assigned_vehicle_id
+        return True
 
     def incidents(self) -> list[Incident]:
         return [self._incident(c) for c in self._clusters.values()]

@@ -7,12 +7,16 @@
 
 Tracks are published when they changed, at most ``tracks_rate_hz`` times a second
 (detections reach the map within one publish interval); coverage every
-``coverage_period_s``; an incident whenever a report or a linked track changes it.
+``coverage_period_s``; an incident whenever a report or a linked track changes it. Fusion
+follows the incidents on the bus: the status and the drone the mission controller publishes
+(dispatched, on scene, open again) are kept in every re-publication of fusion's own.
+Fusion's own publications come back to it from the broker and are told apart by content.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from dataclasses import dataclass, field
@@ -22,7 +26,7 @@ from typing import Self
 from skyeye import topics
 from skyeye.bus import Bus, Subscription
 from skyeye.clock import Clock, WallClock
-from skyeye.contracts import DetectionBatch, Incident, IncidentStatus, Report, TrackList
+from skyeye.contracts import DetectionBatch, Incident, Report, TrackList
 from vision.fusion.coverage import CoverageGrid
 from vision.fusion.frame import LocalFrame
 from vision.fusion.incidents import IncidentBook
@@ -31,6 +35,7 @@ from vision.fusion.tracker import GeoTracker, TrackerSettings
 __all__ = ["FusionService", "FusionSettings"]
 
 logger = logging.getLogger(__name__)
+_UNECHOED_KEPT = 16  # own incident publications per incident not yet back from the broker
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,15 +68,20 @@ class FusionService:
         self._stack = contextlib.AsyncExitStack()
         self._tasks: asyncio.TaskGroup | None = None
         self._running: list[asyncio.Task[None]] = []
+        self._unechoed: collections.defaultdict[str, collections.deque[Incident]] = (
+            collections.defaultdict(lambda: collections.deque(maxlen=_UNECHOED_KEPT))
+        )
 
     async def __aenter__(self) -> Self:
         # Subscribed before the block starts, so nothing published after it is missed.
         batches = await self._stack.enter_async_context(self._bus.subscribe(topics.detections("+")))
         reports = await self._stack.enter_async_context(self._bus.subscribe(topics.reports()))
+        incidents = await self._stack.enter_async_context(self._bus.subscribe(topics.incident("+")))
         self._tasks = await self._stack.enter_async_context(asyncio.TaskGroup())
         for name, work in (
             ("detections", self._consume_detections(batches)),
             ("reports", self._consume_reports(reports)),
+            ("incidents", self._follow_incidents(incidents)),
             ("tracks", self._publish_tracks()),
             ("coverage", self._publish_coverage()),
         ):
@@ -106,15 +116,22 @@ class FusionService:
     async def add_report(self, report: Report) -> Incident:
         """File a ground report (from the bus or the API) and publish its incident."""
         incident = self.incidents.add_report(report)
-        await self._bus.publish(topics.incident(incident.incident_id), incident)
+        await self._publish_incident(incident)
         return incident
 
-    async def set_incident_status(
-        self, incident_id: str, status: IncidentStatus, *, vehicle_id: str | None = None
-    ) -> Incident:
-        incident = self.incidents.set_status(incident_id, status, vehicle_id=vehicle_id)
-        await self._bus.publish(topics.incident(incident_id), incident)
-        return incident
+    async def _follow_incidents(self, incidents: Subscription[Incident]) -> None:
+        async for message in incidents:
+            incident = message.payload
+            unechoed = self._unechoed[incident.incident_id]
+            if incident in unechoed:  # our own, back from the broker
+                while unechoed.popleft() != incident:
+                    pass
+                continue
+            self.incidents.follow(incident)
+
+    async def _publish_incident(self, incident: Incident) -> None:
+        self._unechoed[incident.incident_id].append(incident)
+        await self._bus.publish(topics.incident(incident.incident_id), incident)
 
     async def _publish_tracks(self) -> None:
         interval = 1.0 / self.settings.tracks_rate_hz
@@ -126,7 +143,7 @@ class FusionService:
                 topics.tracks(), TrackList(time=self._clock.now(), tracks=tuple(tracks))
             )
             for incident in self.incidents.link_tracks(tracks):
-                await self._bus.publish(topics.incident(incident.incident_id), incident)
+                await self._publish_incident(incident)
             await self._clock.sleep(interval)
 
     async def _publish_coverage(self) -> None:
