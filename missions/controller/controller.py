@@ -16,6 +16,8 @@ goes through :meth:`_command`, which writes the audit log. Each flying mission h
 A controller that starts finds the missions a previous one left in flight: those whose
 vehicle still flies are supervised again without sending a single command, those whose
 vehicle is on the ground (or not linked) are failed with the state they were left in.
+The status and drone of the incidents the missions fly are kept, stored and published by
+:class:`~missions.controller.incident_status.IncidentLedger`.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from missions.controller.conversions import (
     decision_record,
@@ -47,6 +49,7 @@ from missions.controller.errors import (
     VehicleBusyError,
     VehicleCommandError,
 )
+from missions.controller.incident_status import IncidentLedger, Publisher
 from missions.controller.preflight import preflight_checks
 from missions.controller.settings import ControllerSettings, MissionType
 from missions.controller.states import PRE_FLIGHT, TERMINAL, check_transition
@@ -71,13 +74,11 @@ from skyeye import topics
 from skyeye.clock import Clock
 from skyeye.contracts import (
     Incident,
-    IncidentStatus,
     MissionState,
     MissionStatus,
     Priority,
     VehicleState,
 )
-from skyeye.topics import Topic
 
 __all__ = ["Controller", "Publisher"]
 
@@ -106,15 +107,6 @@ def _what_is_left(items: Sequence[PlanItem], done: int) -> list[PlanItem]:
     return [items[i] for i in sorted(in_effect.values())] + [
         item for item in items[done:] if item.kind in _TARGET_KINDS | _CAMERA_KINDS
     ]
-
-
-def _noted(summary: str, note: str) -> str:
-    """An incident summary with ``note`` in front (the field holds 500 characters)."""
-    return (f"{note}; {summary}" if summary else note)[:500]
-
-
-class Publisher(Protocol):
-    async def publish(self, topic: Topic[Any], payload: Any) -> None: ...
 
 
 class Controller:
@@ -146,7 +138,9 @@ class Controller:
         self._relief: dict[str, str] = {}
         self._held_back: dict[str, str] = {}
         self._link_lost_since: dict[str, float] = {}
-        self._incident_locks: dict[str, asyncio.Lock] = {}
+        self._incidents = IncidentLedger(
+            store=store, clock=clock, publisher=publisher, missions=self._missions.values
+        )
         self._tasks: asyncio.TaskGroup | None = None
 
     # ----------------------------------------------------------------- lifecycle
@@ -540,7 +534,7 @@ class Controller:
                     decision_time_ms=decision_ms,
                 )
             )
-            await self._note_incident(
+            await self._incidents.note(
                 mission.incident_id,
                 f"{decision.vehicle_id} sent instead of {mission.vehicle_id}: {reason}",
             )
@@ -863,32 +857,9 @@ class Controller:
             log.info("mission %s: %s → %s (%s)", mission_id, current.state, new, cause)
             await self._publish(self._missions[mission_id], cause)
         if record.incident_id is not None:
-            await self._sync_incident(record.incident_id)
+            await self._incidents.sync(record.incident_id)
 
     # ----------------------------------------------------------------- incidents
-
-    def _serving(self, incident_id: str) -> MissionRecord | None:
-        """The mission flying an incident: one on station, else the newest not yet returning."""
-        serving = [
-            m
-            for m in self._missions.values()
-            if m.incident_id == incident_id and m.state not in TERMINAL | {S.RETURNING}
-        ]
-        if not serving:
-            return None
-        return max(serving, key=lambda m: (m.state is S.ON_STATION, m.created_at))
-
-    def _incident_as_flown(self, incident: Incident) -> Incident:
-        """``incident`` with the status and drone of the mission flying it, if any."""
-        serving = self._serving(incident.incident_id)
-        if serving is None or incident.status is IncidentStatus.CLOSED:
-            return incident
-        status = (
-            IncidentStatus.ON_SCENE if serving.state is S.ON_STATION else IncidentStatus.DISPATCHED
-        )
-        return incident.model_copy(
-            update={"status": status, "assigned_vehicle_id": serving.vehicle_id}
-        )
 
     async def observe_incident(self, incident: Incident) -> Incident | None:
         """Take in an incident someone published; correct it when a mission flies it.
@@ -898,59 +869,12 @@ class Controller:
         of this controller disagree with its status or drone, the corrected incident is
         stored, published and returned. ``None`` when there was nothing to correct.
         """
-        async with self._incident_lock(incident.incident_id):
-            if self._serving(incident.incident_id) is None:
-                return None
-            corrected = self._incident_as_flown(incident)
-            await self._store.save_incident(corrected, at=self._clock.now())
-            if corrected == incident:
-                return None
-            await self._publish_incident(corrected)
-            return corrected
-
-    async def _sync_incident(self, incident_id: str, *, unserved_because: str = "") -> None:
-        """Store and publish the incident's status and drone when its missions changed them.
-
-        With no mission flying it, it is left as it is, unless ``unserved_because`` says
-        why the drone sent to it no longer flies it: then it is open again, with no drone.
-        """
-        async with self._incident_lock(incident_id):
-            stored = await self._store.get_incident(incident_id)
-            if stored is None or stored.status is IncidentStatus.CLOSED:
-                return
-            updated = self._incident_as_flown(stored)
-            if self._serving(incident_id) is None and unserved_because:
-                updated = stored.model_copy(
-                    update={
-                        "status": IncidentStatus.OPEN,
-                        "assigned_vehicle_id": None,
-                        "summary": _noted(stored.summary, unserved_because),
-                    }
-                )
-            if updated == stored:
-                return
-            await self._store.save_incident(updated, at=self._clock.now())
-            await self._publish_incident(updated)
-
-    async def _note_incident(self, incident_id: str, note: str) -> None:
-        """Put ``note`` in front of the stored summary; it goes out with the next change."""
-        async with self._incident_lock(incident_id):
-            stored = await self._store.get_incident(incident_id)
-            if stored is not None:
-                noted = stored.model_copy(update={"summary": _noted(stored.summary, note)})
-                await self._store.save_incident(noted, at=self._clock.now())
+        return await self._incidents.observe(incident)
 
     async def _reopen_incident(self, mission_id: str, cause: str) -> None:
         incident_id = self.mission(mission_id).incident_id
         if incident_id is not None:
-            await self._sync_incident(incident_id, unserved_because=cause)
-
-    def _incident_lock(self, incident_id: str) -> asyncio.Lock:
-        return self._incident_locks.setdefault(incident_id, asyncio.Lock())
-
-    async def _publish_incident(self, incident: Incident) -> None:
-        if self._publisher is not None:
-            await self._publisher.publish(topics.incident(incident.incident_id), incident)
+            await self._incidents.sync(incident_id, unserved_because=cause)
 
     # ----------------------------------------------------------------- plumbing
 
