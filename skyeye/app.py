@@ -14,6 +14,7 @@ import contextlib
 import importlib
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -151,6 +152,24 @@ def _print_started(context: AppContext) -> None:
         console.print(f"  {what:<22} {where}")
 
 
+async def _until_signalled(mode: Literal["demo", "serve"], config: SkyeyeConfig) -> None:
+    """Run until Ctrl-C or SIGTERM, then stop every part in order; a second signal while
+    stopping leaves at once (exit status 130) rather than interrupting a part's clean-up."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if stop.is_set():
+            print("Skyeye: stopping at once.", file=sys.stderr, flush=True)
+            os._exit(130)
+        print("Skyeye: stopping… (Ctrl-C again to stop at once)", file=sys.stderr, flush=True)
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal)
+    await serve_app(mode, config, started=_print_started, stop=stop)
+
+
 def _run(mode: Literal["demo", "serve"], config: SkyeyeConfig) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -160,7 +179,7 @@ def _run(mode: Literal["demo", "serve"], config: SkyeyeConfig) -> None:
     if os.environ.get("SKYEYE_DEBUG_PARTS"):  # how long each part takes to start and stop
         logger.setLevel(logging.DEBUG)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_app(mode, config, started=_print_started))
+        asyncio.run(_until_signalled(mode, config))
     logger.debug("event loop closed")
     Console().print("Skyeye stopped.")
     # Every part has stopped and closed what it holds (sockets, database, recordings); what
