@@ -162,7 +162,13 @@ class VisionPartConfig(_Section):
         description="YOLO weights (.pt); empty: the shipped model, or no detection without it.",
     )
     imgsz: int = Field(
-        default=320, ge=32, le=2048, title="Detector input", description="Inference size in px."
+        default=640,
+        ge=32,
+        le=2048,
+        title="Detector input",
+        description="Inference size in px. The shipped model learnt targets at their pixel size "
+        "in the stream (2.5-16 cm per pixel), so give it the stream's own width: frames are not "
+        "shrunk.",
     )
 
     @field_validator("publish_tokens")

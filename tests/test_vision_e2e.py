@@ -38,7 +38,11 @@ WEIGHTS = Path(__file__).resolve().parent.parent / "vision" / "models" / "skyeye
 GEOD = Geod(ellps="WGS84")
 SEEN = {"car", "van", "truck", "bus", "boat"}
 AGL_M = 100.0
-DETECTOR = YoloDetectorConfig(weights=WEIGHTS, imgsz=416, confidence=0.3)
+DETECTOR = YoloDetectorConfig(weights=WEIGHTS, imgsz=640, confidence=0.3)
+# 6 cm per pixel at 100 m: the pixel size the planner flies for cars (a zoomed view)
+CAMERA = CameraConfig(
+    width_px=640, height_px=360, hfov_deg=2 * math.degrees(math.atan(320 * 0.06 / AGL_M))
+)
 
 
 def detected_spot(
@@ -79,7 +83,7 @@ def _iou(d: Detection, b: tuple[float, float, float, float]) -> float:
 async def test_sim_camera_to_bus_near_truth_with_whep_viewer(mqtt_url: str) -> None:
     world = World(WorldConfig(origin=(52.0, 5.0)), seed=5)
     targets = TargetField(world, TargetsConfig())
-    camera = CameraConfig(width_px=640, height_px=360, hfov_deg=60.0)
+    camera = CAMERA
     pose, ground, truth = detected_spot(world, targets, camera)
 
     settings = HubSettings(

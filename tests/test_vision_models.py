@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -31,14 +32,16 @@ def box(d: Detection) -> tuple[float, float, float, float]:
 
 @pytest.fixture(scope="module")
 def held_out_scenes() -> list[tuple[npt.NDArray[np.uint8], tuple[TargetTruth, ...]]]:
-    """Frames over an area and in light the training never saw, with vehicles in view."""
+    """Frames over an area and in light the training never saw, with vehicles in view, at
+    6 cm per pixel from 100 m (the pixel size the planner flies for cars)."""
     world = World(
         WorldConfig(origin=(51.7, 5.9)),
         seed=77,
         weather=WeatherConfig(sun_elevation_deg=25.0, brightness=0.85),
     )
     targets = TargetField(world, TargetsConfig())
-    renderer = Renderer(world, targets, CameraConfig(width_px=640, height_px=360, hfov_deg=60.0))
+    hfov = 2 * math.degrees(math.atan(320 * 0.06 / 100.0))
+    renderer = Renderer(world, targets, CameraConfig(width_px=640, height_px=360, hfov_deg=hfov))
     rng = np.random.default_rng(11)
     scenes = []
     for _ in range(3000):
@@ -60,29 +63,35 @@ def held_out_scenes() -> list[tuple[npt.NDArray[np.uint8], tuple[TargetTruth, ..
 def test_yolo_plugin_finds_held_out_vehicles(
     held_out_scenes: list[tuple[npt.NDArray[np.uint8], tuple[TargetTruth, ...]]],
 ) -> None:
-    """Recall is what the model card measures; here: the plugin's boxes land on real targets."""
-    detector = create_detector(YoloDetectorConfig(weights=WEIGHTS, imgsz=416, confidence=0.25))
-    on_target = off_target = 0
+    """mAP is what the model card measures; here: the plugin, at the frame's own resolution,
+    puts boxes on most vehicles in view and few boxes elsewhere."""
+    detector = create_detector(YoloDetectorConfig(weights=WEIGHTS, imgsz=640, confidence=0.25))
+    found = vehicles = off_target = 0
     for image, truth in held_out_scenes:
-        for detection in detector.detect(image):
-            if any(iou(box(detection), target.box_px) > 0.4 for target in truth):
-                on_target += 1
-            else:
-                off_target += 1
-    assert on_target >= 1
-    assert on_target >= off_target
+        detections = detector.detect(image)
+        for target in truth:
+            x0, y0, x1, y1 = target.box_px
+            if target.target_class in SEEN and x0 >= 0 and y0 >= 0 and x1 <= 640 and y1 <= 360:
+                vehicles += 1
+                found += any(iou(box(d), target.box_px) > 0.4 for d in detections)
+        off_target += sum(
+            all(iou(box(d), target.box_px) <= 0.4 for target in truth) for d in detections
+        )
+    assert vehicles >= 10
+    assert found >= 0.7 * vehicles, f"found {found} of {vehicles} vehicles"
+    assert off_target <= 0.25 * found, f"{off_target} boxes on no target, {found} on vehicles"
 
 
 def test_onnx_export_detects_what_the_pt_model_detects(
     tmp_path: Path,
     held_out_scenes: list[tuple[npt.NDArray[np.uint8], tuple[TargetTruth, ...]]],
 ) -> None:
-    onnx_path, names = export_onnx(weights=WEIGHTS, out=tmp_path / "model.onnx", imgsz=416)
+    onnx_path, names = export_onnx(weights=WEIGHTS, out=tmp_path / "model.onnx", imgsz=640)
     assert names == ("car", "van", "truck", "bus", "motorcycle", "person", "boat")
     onnx = create_detector(
-        OnnxDetectorConfig(weights=onnx_path, class_names=names, imgsz=416, confidence=0.3)
+        OnnxDetectorConfig(weights=onnx_path, class_names=names, imgsz=640, confidence=0.3)
     )
-    yolo = create_detector(YoloDetectorConfig(weights=WEIGHTS, imgsz=416, confidence=0.3))
+    yolo = create_detector(YoloDetectorConfig(weights=WEIGHTS, imgsz=640, confidence=0.3))
     agree = disagree = 0
     for image, _ in held_out_scenes:
         from_onnx = onnx.detect(image)
