@@ -154,6 +154,7 @@ def _architecture(settings: TrainSettings) -> str:
     spec["scales"] = {"w": [depth, settings.width, channels]}
     for key in ("scale", "yaml_file"):
         spec.pop(key, None)
+    # ultralytics reads a scale letter from the file name (yolov8n → n): keep it out
     stem = Path(settings.architecture).stem.replace("yolov8n", "yolov8")
     path = settings.run_dir / f"architecture-{stem}-width{settings.width:g}.yaml"
     settings.run_dir.mkdir(parents=True, exist_ok=True)
